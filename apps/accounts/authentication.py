@@ -1,0 +1,40 @@
+"""DRF authentication by personal access token: `Authorization: Bearer fnr_...`."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from apps.accounts.models import PersonalAccessToken
+
+_LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)
+
+
+class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Any) -> tuple[Any, PersonalAccessToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
+        secret = header[1].decode(errors="replace")
+        token = (
+            PersonalAccessToken.objects.select_related("user")
+            .filter(token_sha256=PersonalAccessToken.hash(secret))
+            .first()
+        )
+        if token is None or not token.is_usable or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("This token is unknown, expired or revoked.")
+        now = timezone.now()
+        # Write last_used_at at most every few minutes: a busy script must not write per request.
+        if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
+            PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request: Any) -> str:
+        return self.keyword

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from apps.common.demo import DEMO_PASSWORD, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Create the demo agency, members, creators and staff user (idempotent) and print the logins."
+
+    def handle(self, *args: object, **options: object) -> None:
+        logins = demo_seed()
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
+        for login in logins:
+            mfa = f"  TOTP secret: {login.totp_secret}" if login.totp_secret else ""
+            self.stdout.write(f"  {login.email:<32} {login.role:<22}{mfa}")
+        self.stdout.write(
+            "Add a TOTP secret to an authenticator app (or `oathtool --totp -b SECRET`) to sign in."
+        )

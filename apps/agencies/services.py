@@ -1,0 +1,81 @@
+"""Writes for agencies, memberships and representation spans."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from zoneinfo import available_timezones
+
+from django.db import transaction
+
+from apps.agencies.models import Agency, Membership, Representation
+from apps.common.exceptions import ApplicationError
+from apps.common.money import is_known_currency
+from apps.common.tenancy import forget_scope, require_agency_role
+
+Role = Membership.Role
+
+
+def _validate_agency_fields(*, time_zone: str | None, default_currency: str | None) -> None:
+    if time_zone is not None and time_zone not in available_timezones():
+        raise ApplicationError(
+            f"{time_zone!r} is not an IANA time zone such as Asia/Shanghai.", code="invalid_time_zone"
+        )
+    if default_currency is not None and not is_known_currency(default_currency):
+        raise ApplicationError(
+            f"{default_currency!r} is not a known ISO 4217 currency.", code="invalid_currency"
+        )
+
+
+@transaction.atomic
+def agency_create(
+    *, owner: Any, name: str, legal_name: str, time_zone: str = "Asia/Shanghai", default_currency: str = "CNY"
+) -> Agency:
+    """Create an agency with `owner` as its first owner."""
+    _validate_agency_fields(time_zone=time_zone, default_currency=default_currency)
+    agency = Agency.objects.create(
+        name=name, legal_name=legal_name, time_zone=time_zone, default_currency=default_currency
+    )
+    Membership.objects.create(agency=agency, user=owner, role=Role.OWNER)
+    forget_scope(owner)
+    return agency
+
+
+@transaction.atomic
+def agency_update(*, agency: Agency, actor: Any, **changes: Any) -> Agency:
+    """Only owners change an agency's identity, time zone and currency."""
+    require_agency_role(actor, agency, [Role.OWNER])
+    _validate_agency_fields(
+        time_zone=changes.get("time_zone"), default_currency=changes.get("default_currency")
+    )
+    agency = Agency.objects.select_for_update(no_key=True).get(pk=agency.pk)
+    for field in ("name", "legal_name", "time_zone", "default_currency"):
+        if field in changes:
+            setattr(agency, field, changes[field])
+    agency.save()
+    return agency
+
+
+@transaction.atomic
+def membership_set(*, agency: Agency, user: Any, role: str, actor: Any | None = None) -> Membership:
+    """Give `user` a role in `agency` (owners only; `actor=None` is the system, e.g. the seed)."""
+    if actor is not None:
+        require_agency_role(actor, agency, [Role.OWNER])
+    if role not in Role.values:
+        raise ApplicationError(
+            f"{role!r} is not a role; use one of {', '.join(Role.values)}.", code="invalid_role"
+        )
+    membership, _ = Membership.objects.update_or_create(
+        agency=agency, user=user, defaults={"role": role, "is_active": True}
+    )
+    forget_scope(user)
+    return membership
+
+
+@transaction.atomic
+def representation_open(*, agency: Agency, creator: Any, started_on: datetime.date) -> Representation:
+    """Start (or keep) an open representation span; idempotent for an already open span."""
+    existing = Representation.objects.filter(agency=agency, creator=creator, ended_on__isnull=True).first()
+    if existing is not None:
+        return existing
+    return Representation.objects.create(agency=agency, creator=creator, started_on=started_on)

@@ -1,0 +1,130 @@
+"""The demo world of `manage.py seed_demo` and `make run`: idempotent, printed logins.
+
+One agency with a member per role, three creators with accounts on Douyin, Bilibili and
+YouTube, and a staff user. People whose role requires MFA get a TOTP authenticator with a
+fixed, printed secret, so the demo shows the real sign-in flow.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from apps.accounts.models import User
+from apps.agencies.models import Agency, Membership
+from apps.agencies.services import agency_create, membership_set, representation_open
+from apps.creators.models import Creator
+from apps.creators.services import creator_create, platform_account_add
+
+DEMO_PASSWORD = "fenrun-demo-2026"  # noqa: S105 - a published demo password, never used in production
+DEMO_DOMAIN = "demo.fenrun.local"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    totp_secret: str | None
+
+
+def demo_totp_secret(email: str) -> str:
+    """A fixed base32 secret per demo email: re-seeding keeps authenticator apps working."""
+    return base64.b32encode(hashlib.sha256(f"fenrun-demo:{email}".encode()).digest()[:20]).decode()
+
+
+def _user(email: str, name: str, *, is_staff: bool = False) -> User:
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            email, DEMO_PASSWORD, name=name, is_staff=is_staff, is_superuser=is_staff
+        )
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
+def _enrol_totp(user: User) -> str:
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    secret = demo_totp_secret(user.email)
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, secret)
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).exists():
+        RecoveryCodes.activate(user)
+    return secret
+
+
+@transaction.atomic
+def demo_seed() -> list[DemoLogin]:
+    """Create the demo world if missing; return the logins. Safe to run any number of times."""
+    logins: list[DemoLogin] = []
+    owner = _user(f"owner@{DEMO_DOMAIN}", "Wang Fang 王芳")
+    agency = Agency.objects.filter(name="Starlight MCN 星光传媒").first() or agency_create(
+        owner=owner,
+        name="Starlight MCN 星光传媒",
+        legal_name="Hangzhou Starlight Culture Media Co., Ltd.",
+    )
+    roles = [
+        (owner, Membership.Role.OWNER),
+        (_user(f"manager@{DEMO_DOMAIN}", "Li Wei 李伟"), Membership.Role.MANAGER),
+        (_user(f"finance@{DEMO_DOMAIN}", "Zhao Min 赵敏"), Membership.Role.FINANCE),
+        (_user(f"viewer@{DEMO_DOMAIN}", "Chen Jie 陈杰"), Membership.Role.VIEWER),
+    ]
+    for user, role in roles:
+        membership_set(agency=agency, user=user, role=role)
+        needs_mfa = role in (Membership.Role.OWNER, Membership.Role.FINANCE)
+        logins.append(DemoLogin(user.email, f"agency {role}", _enrol_totp(user) if needs_mfa else None))
+
+    creators = [
+        (
+            "creator1",
+            "Xiaoyu 小鱼",
+            "Liu Xiaoyu 刘小雨",
+            Creator.Type.INDIVIDUAL,
+            "douyin",
+            "dy_88231",
+            "@xiaoyu",
+        ),
+        (
+            "creator2",
+            "Bamboo Studio 竹子工作室",
+            "Chengdu Bamboo Studio Ltd.",
+            Creator.Type.STUDIO,
+            "bilibili",
+            "bl_552",
+            "竹子工作室",
+        ),
+        (
+            "creator3",
+            "Maple Eats",
+            "Lin Feng 林枫",
+            Creator.Type.INDIVIDUAL,
+            "youtube",
+            "UCx9f3",
+            "@mapleeats",
+        ),
+    ]
+    for local, display, legal, kind, platform, account_id, handle in creators:
+        user = _user(f"{local}@{DEMO_DOMAIN}", display)
+        creator = Creator.objects.filter(user=user).first() or creator_create(
+            user=user, display_name=display, legal_name=legal, creator_type=kind
+        )
+        if not creator.platform_accounts.filter(platform=platform, account_id=account_id).exists():
+            platform_account_add(
+                creator=creator, actor=None, platform=platform, account_id=account_id, handle=handle
+            )
+        representation_open(agency=agency, creator=creator, started_on=datetime.date(2026, 1, 1))
+        logins.append(DemoLogin(user.email, f"creator ({platform})", None))
+
+    staff = _user(f"staff@{DEMO_DOMAIN}", "Fenrun Staff", is_staff=True)
+    logins.append(DemoLogin(staff.email, "staff (Django admin)", _enrol_totp(staff)))
+    return logins

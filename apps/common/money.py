@@ -1,0 +1,88 @@
+"""Money: integer minor units inside, decimal strings at the edges. Never a float.
+
+Every conversion between a person's or a file's "1,234.56" and the integer 123456 happens
+here, so that the rules (ISO 4217 exponents, no silent rounding) live in one place.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ISO 4217 minor-unit exponents of the currencies Fenrun sees; the rest default to 2.
+_EXPONENTS: dict[str, int] = {
+    "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0,
+    "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0,
+    "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}  # fmt: skip
+KNOWN_CURRENCIES = frozenset(
+    {
+        "AED", "AUD", "BHD", "BRL", "CAD", "CHF", "CLP", "CNY", "CZK", "DKK", "EUR", "GBP", "HKD",
+        "HUF", "IDR", "ILS", "INR", "IQD", "ISK", "JOD", "JPY", "KRW", "KWD", "LYD", "MOP", "MXN",
+        "MYR", "NOK", "NZD", "OMR", "PHP", "PLN", "RUB", "SAR", "SEK", "SGD", "THB", "TND", "TRY",
+        "TWD", "UGX", "USD", "VND", "XAF", "XOF", "XPF", "ZAR", "BIF", "DJF", "GNF", "KMF", "PYG",
+        "RWF", "UYI", "VUV",
+    }
+)  # fmt: skip
+_SYMBOLS = {
+    "CNY": "¥",
+    "USD": "US$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "JP¥",
+    "HKD": "HK$",
+    "TWD": "NT$",
+    "KRW": "₩",
+}
+MAX_ABS_MINOR = 10**15  # beyond any real income line; larger is a typo or an attack
+_AMOUNT = re.compile(r"^([+-]?)(\d+)(?:\.(\d+))?$")
+
+
+class MoneyError(ValueError):
+    """A decimal string that cannot be an amount of the given currency; the message says why."""
+
+
+def exponent(currency: str) -> int:
+    """Minor-unit exponent of an ISO 4217 currency (CNY 2, JPY 0, KWD 3)."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def is_known_currency(currency: str) -> bool:
+    return currency in KNOWN_CURRENCIES
+
+
+def to_minor(text: str, currency: str, *, allow_thousands: bool = False) -> int:
+    """Parse "1234.56" (or "1,234.56" when allowed) into minor units; never rounds."""
+    if not isinstance(text, str):
+        raise MoneyError('an amount must be a decimal string such as "1234.56"')
+    cleaned = text.strip()
+    if allow_thousands:
+        cleaned = re.sub(r"(?<=\d),(?=\d{3}(\D|$))", "", cleaned)
+    match = _AMOUNT.match(cleaned)
+    if not match:
+        raise MoneyError(f"{text!r} is not a decimal amount")
+    sign, whole, fraction = match.groups()
+    fraction = fraction or ""
+    places = exponent(currency)
+    if len(fraction) > places:
+        raise MoneyError(f"{text!r} has more decimals than {currency} allows ({places})")
+    minor = int(whole) * 10**places + int(fraction.ljust(places, "0") or "0")
+    if abs(minor) > MAX_ABS_MINOR:
+        raise MoneyError(f"{text!r} is larger than any amount Fenrun accepts")
+    return -minor if sign == "-" else minor
+
+
+def to_decimal_string(minor: int, currency: str) -> str:
+    """123456 CNY -> "1234.56"; -5 CNY -> "-0.05"; 1000 JPY -> "1000"."""
+    places = exponent(currency)
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**places)
+    return f"{sign}{whole}.{fraction:0{places}d}" if places else f"{sign}{whole}"
+
+
+def format_money(minor: int, currency: str) -> str:
+    """For people: ¥1,234.56, US$312.77, -¥20.00."""
+    text = to_decimal_string(abs(minor), currency)
+    whole, _, fraction = text.partition(".")
+    grouped = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+    symbol = _SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
+    return f"{'-' if minor < 0 else ''}{symbol}{grouped}"

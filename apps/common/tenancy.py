@@ -1,0 +1,118 @@
+"""Tenancy in one place: who may see which agency's and creator's rows.
+
+Every selector a request reaches starts from these querysets, so a rule changes here or
+nowhere. An agency's rows are visible to its active members; a creator's rows to the
+creator and to the agencies that represent or have represented them. Another tenant's
+object answers 404 (NotFound), never 403: its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
+from apps.common.exceptions import NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+    from apps.agencies.models import Agency
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may reach, computed once per request."""
+
+    user_id: int | None
+    agency_roles: dict[int, str] = field(default_factory=dict)  # agency id -> role
+    creator_id: int | None = None
+
+    @property
+    def agency_ids(self) -> set[int]:
+        return set(self.agency_roles)
+
+
+_CACHE_ATTRIBUTE = "_fenrun_scope"
+
+
+def scope_for(user: User | Any) -> Scope:
+    """The user's scope, cached on the user object for the rest of the request."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Scope(user_id=None)
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    from apps.agencies.models import Membership
+    from apps.creators.models import Creator
+
+    roles = dict(Membership.objects.filter(user_id=user.pk, is_active=True).values_list("agency_id", "role"))
+    creator_id = Creator.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+    scope = Scope(user_id=user.pk, agency_roles=roles, creator_id=creator_id)
+    setattr(user, _CACHE_ATTRIBUTE, scope)
+    return scope
+
+
+def forget_scope(user: User | Any) -> None:
+    """Drop the cached scope after the user's memberships or creator profile changed."""
+    if hasattr(user, _CACHE_ATTRIBUTE):
+        delattr(user, _CACHE_ATTRIBUTE)
+
+
+def agency_filter(user: User | Any, *, agency_field: str = "agency") -> Q:
+    """Q for rows owned by an agency the user is an active member of."""
+    return Q(**{f"{agency_field}__in": scope_for(user).agency_ids})
+
+
+def creator_filter(user: User | Any, *, creator_field: str = "creator") -> Q:
+    """Q for rows of creators the user may see: themself, or those their agencies represent(ed)."""
+    scope = scope_for(user)
+    # creator_field="pk" scopes the Creator model itself.
+    prefix = "" if creator_field == "pk" else f"{creator_field}__"
+    condition = Q(**{f"{prefix}representations__agency__in": scope.agency_ids})
+    if scope.creator_id is not None:
+        condition |= Q(**{creator_field: scope.creator_id})
+    return condition
+
+
+def scoped(
+    queryset: QuerySet[Any],
+    user: User | Any,
+    *,
+    agency_field: str | None = None,
+    creator_field: str | None = None,
+) -> QuerySet[Any]:
+    """Restrict any queryset to what `user` may see, through its agency and/or creator field.
+
+    With both fields, a row is visible when either side lets the user in (a creator sees
+    their own rows at any agency; an agency sees its own rows about any creator).
+    """
+    if scope_for(user).user_id is None:
+        return queryset.none()
+    condition = Q(pk__in=[])
+    if agency_field is not None:
+        condition |= agency_filter(user, agency_field=agency_field)
+    if creator_field is not None:
+        condition |= creator_filter(user, creator_field=creator_field)
+    return queryset.filter(condition).distinct() if creator_field else queryset.filter(condition)
+
+
+def get_scoped_or_404(queryset: QuerySet[Any], **lookup: Any) -> Any:
+    """One object of an already scoped queryset, or NotFound: never reveals another tenant's rows."""
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError):
+        # A malformed id (not a UUID) is simply "not found" too.
+        raise NotFound() from None
+
+
+def require_agency_role(user: User | Any, agency: Agency, roles: Iterable[str]) -> str:
+    """The user's role in `agency` if it is one of `roles`; 404 for non-members, 403 for a weaker role."""
+    role = scope_for(user).agency_roles.get(agency.pk)
+    if role is None:
+        raise NotFound()
+    if role not in set(roles):
+        raise PermissionDenied(f"Your role ({role}) cannot do this in {agency.name}.")
+    return role

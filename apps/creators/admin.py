@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from apps.creators.models import Creator, PlatformAccount
+
+
+class PlatformAccountInline(admin.TabularInline):
+    model = PlatformAccount
+    extra = 0
+
+
+@admin.register(Creator)
+class CreatorAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "legal_name", "creator_type", "user"]
+    search_fields = ["display_name", "legal_name", "user__email", "platform_accounts__account_id"]
+    readonly_fields = ["public_id", "created_at"]
+    autocomplete_fields = ["user"]
+    inlines = [PlatformAccountInline]
+
+
+@admin.register(PlatformAccount)
+class PlatformAccountAdmin(admin.ModelAdmin):
+    list_display = ["platform", "account_id", "handle", "creator"]
+    list_filter = ["platform"]
+    search_fields = ["account_id", "handle", "creator__display_name"]

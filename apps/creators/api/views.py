@@ -1,0 +1,83 @@
+"""Creators and their platform accounts, scoped: a creator sees themself, an agency its roster."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.api import validated
+from apps.creators.models import Creator, Platform
+from apps.creators.selectors import (
+    creator_get_for_actor,
+    creator_list_for_actor,
+    platform_account_get_for_actor,
+)
+from apps.creators.services import creator_update, platform_account_add, platform_account_remove
+
+
+class PlatformAccountOutput(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    platform = serializers.CharField()
+    account_id = serializers.CharField()
+    handle = serializers.CharField()
+
+
+class CreatorOutput(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    display_name = serializers.CharField()
+    legal_name = serializers.CharField()
+    creator_type = serializers.CharField()
+    platform_accounts = PlatformAccountOutput(many=True)
+
+
+class CreatorListApi(APIView):
+    @extend_schema(responses=CreatorOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(CreatorOutput(creator_list_for_actor(actor=request.user), many=True).data)
+
+
+class CreatorDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        display_name = serializers.CharField(max_length=150, required=False)
+        legal_name = serializers.CharField(max_length=300, required=False)
+        creator_type = serializers.ChoiceField(choices=Creator.Type.choices, required=False)
+
+    @extend_schema(responses=CreatorOutput)
+    def get(self, request: Request, public_id: UUID) -> Response:
+        return Response(CreatorOutput(creator_get_for_actor(actor=request.user, public_id=public_id)).data)
+
+    @extend_schema(request=InputSerializer, responses=CreatorOutput)
+    def patch(self, request: Request, public_id: UUID) -> Response:
+        creator = creator_get_for_actor(actor=request.user, public_id=public_id)
+        data = validated(self.InputSerializer, request.data)
+        creator = creator_update(creator=creator, actor=request.user, **data)
+        return Response(
+            CreatorOutput(creator_get_for_actor(actor=request.user, public_id=creator.public_id)).data
+        )
+
+
+class PlatformAccountCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        platform = serializers.ChoiceField(choices=Platform.choices)
+        account_id = serializers.CharField(max_length=128)
+        handle = serializers.CharField(max_length=128, required=False, default="", allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses={201: PlatformAccountOutput})
+    def post(self, request: Request, public_id: UUID) -> Response:
+        creator = creator_get_for_actor(actor=request.user, public_id=public_id)
+        data = validated(self.InputSerializer, request.data)
+        account = platform_account_add(creator=creator, actor=request.user, **data)
+        return Response(PlatformAccountOutput(account).data, status=201)
+
+
+class PlatformAccountDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, public_id: UUID) -> Response:
+        account = platform_account_get_for_actor(actor=request.user, public_id=public_id)
+        platform_account_remove(account=account, actor=request.user)
+        return Response(status=204)

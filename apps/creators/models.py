@@ -1,0 +1,69 @@
+"""Creators (bloggers, streamers, studios) and their accounts on each platform."""
+
+from __future__ import annotations
+
+import uuid
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Platform(models.TextChoices):
+    """The platforms of the canonical statement (shared/spec/statement-csv.md)."""
+
+    DOUYIN = "douyin", _("Douyin")
+    KUAISHOU = "kuaishou", _("Kuaishou")
+    BILIBILI = "bilibili", _("Bilibili")
+    XIAOHONGSHU = "xiaohongshu", _("Xiaohongshu")
+    WEIXIN_CHANNELS = "weixin_channels", _("WeChat Channels")
+    WEIBO = "weibo", _("Weibo")
+    TAOBAO = "taobao", _("Taobao Live")
+    TIKTOK = "tiktok", _("TikTok")
+    YOUTUBE = "youtube", _("YouTube")
+    OTHER = "other", _("Other")
+
+
+@pghistory.track()
+class Creator(models.Model):
+    class Type(models.TextChoices):
+        INDIVIDUAL = "individual", _("Individual")
+        STUDIO = "studio", _("Studio or company")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="creator")
+    display_name = models.CharField(_("display name"), max_length=150)
+    legal_name = models.CharField(_("legal name"), max_length=300)
+    creator_type = models.CharField(
+        _("creator type"), max_length=16, choices=Type.choices, default=Type.INDIVIDUAL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+@pghistory.track()
+class PlatformAccount(models.Model):
+    """A creator's account on a platform; statements name it by `account_id`."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="platform_accounts")
+    platform = models.CharField(_("platform"), max_length=32, choices=Platform.choices)
+    account_id = models.CharField(_("account id"), max_length=128)
+    handle = models.CharField(_("handle"), max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform", "account_id"]
+        constraints = [
+            # An account id belongs to one creator per platform: statements map rows by it.
+            models.UniqueConstraint(fields=["platform", "account_id"], name="platform_account_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()}: {self.handle or self.account_id}"

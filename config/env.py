@@ -1,0 +1,51 @@
+"""Every setting that varies between machines is read here, from the environment.
+
+A missing or malformed value fails fast with one line that names it, not a traceback
+from deep inside Django.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import environ
+
+env = environ.Env()
+
+
+class ConfigurationError(SystemExit):
+    """Raised (as a clean exit) when the environment cannot configure Fenrun."""
+
+    def __init__(self, message: str) -> None:
+        print(f"Fenrun configuration error: {message}", file=sys.stderr)
+        super().__init__(2)
+
+
+def required(name: str, hint: str) -> str:
+    value = env.str(name, default="")
+    if not value:
+        raise ConfigurationError(f"{name} is not set. {hint}")
+    return value
+
+
+def database_config(*, allow_embedded: bool) -> dict[str, Any]:
+    """DATABASE_URL, or (development and tests only) the embedded PostgreSQL."""
+    url = env.str("DATABASE_URL", default="")
+    if not url:
+        if not allow_embedded:
+            raise ConfigurationError("DATABASE_URL is not set (postgres://user:password@host:5432/name).")
+        from config.embedded import embedded_database_url
+
+        url = embedded_database_url()
+    try:
+        config = env.db_url_config(url)
+    except Exception as error:  # environ raises several types for a bad URL
+        raise ConfigurationError(f"DATABASE_URL is not a valid database URL: {error}") from None
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        raise ConfigurationError("DATABASE_URL must be a PostgreSQL URL: Fenrun runs on PostgreSQL only.")
+    # Short connect timeout: an unreachable server should fail in seconds with a clear message.
+    config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
