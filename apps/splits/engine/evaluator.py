@@ -1,0 +1,340 @@
+"""The evaluator: one income line at a time, in recognition order, with state between lines.
+
+The hot path works only on ints and tuples. A LineResult carries parallel tuples (deductions in
+the rule's part order, shares and payables in party order) and a trace: a tuple of steps, each a
+plain tuple whose first item names the step. Nothing is formatted here; explain.py turns the
+steps into sentences, and LineResult.as_json() into the spec's decimal strings.
+
+Trace steps:
+    ("match", rule_id, source, platform, match_keys)
+    ("deduction", deduction_id, base, percent_units, amount)
+    ("expenses", claimed, cap_percent_units, cap_amount, available, amount)
+    ("tiers", period_key, net_so_far, net)
+    ("portion", band, low, high, amount, weights, parts, units_given)   band 0 is the base split
+    ("cap", period_key, cap, agency_so_far, room, moved)
+    ("recoupment", outstanding_before, percent_units, amount)
+    ("refund", original_id, weights, parts, units_given)
+    ("error", code, field, reason, detail)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from apps.splits.engine.money import MAX_MINOR, PERCENT_SCALE, allocate, format_amount, half_up
+from apps.splits.engine.periods import PeriodClock
+from apps.splits.engine.rules import Rule, RuleSet
+
+CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+INVALID_AMOUNT = "INVALID_AMOUNT"
+NO_MATCHING_RULE = "NO_MATCHING_RULE"
+UNKNOWN_ORIGINAL = "UNKNOWN_ORIGINAL"
+REFUND_EXCEEDS_ORIGINAL = "REFUND_EXCEEDS_ORIGINAL"
+EXPENSES_NOT_ALLOWED = "EXPENSES_NOT_ALLOWED"
+_NO_RULE = -1
+
+
+class Line:
+    """One income line, already parsed: amounts in minor units, an aware occurred_at."""
+
+    __slots__ = ("currency", "expenses", "gross", "id", "occurred_at", "platform", "refund_of", "source")
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        source: str,
+        platform: str,
+        gross: int,
+        occurred_at: datetime,
+        currency: str | None = None,
+        refund_of: str | None = None,
+        expenses: int = 0,
+    ) -> None:
+        self.id = id
+        self.source = source
+        self.platform = platform
+        self.gross = gross
+        self.occurred_at = occurred_at
+        self.currency = currency
+        self.refund_of = refund_of
+        self.expenses = expenses
+
+
+class LineResult:
+    """The outcome of one line: either `error` is set, or the amounts are."""
+
+    __slots__ = (
+        "deductions",
+        "error",
+        "gross",
+        "line_id",
+        "net",
+        "payable",
+        "recouped",
+        "rule",
+        "shares",
+        "trace",
+    )
+
+    def __init__(
+        self,
+        line_id: str,
+        rule: Rule | None,
+        gross: int,
+        deductions: tuple[int, ...],
+        net: int,
+        shares: tuple[int, ...],
+        recouped: int,
+        payable: tuple[int, ...],
+        trace: tuple[tuple, ...],
+        error: str | None = None,
+    ) -> None:
+        self.line_id = line_id
+        self.rule = rule
+        self.gross = gross
+        self.deductions = deductions
+        self.net = net
+        self.shares = shares
+        self.recouped = recouped
+        self.payable = payable
+        self.trace = trace
+        self.error = error
+
+    def as_json(self, rule_set: RuleSet) -> dict:
+        """The spec's result of one line, amounts as decimal strings."""
+        if self.error is not None:
+            return {"error": self.error}
+        exponent = rule_set.exponent
+        parties = rule_set.parties
+        rule = self.rule
+        assert rule is not None
+        return {
+            "rule": rule.id,
+            "gross": format_amount(self.gross, exponent),
+            "deductions": {
+                part_id: format_amount(amount, exponent)
+                for part_id, amount in zip(rule.part_ids, self.deductions, strict=True)
+            },
+            "net": format_amount(self.net, exponent),
+            "shares": {party: format_amount(amount, exponent) for party, amount in zip(parties, self.shares, strict=True)},
+            "recouped": format_amount(self.recouped, exponent),
+            "payable": {
+                party: format_amount(amount, exponent) for party, amount in zip(parties, self.payable, strict=True)
+            },
+        }
+
+
+def line_error(line_id: str, code: str, field: str, reason: str, detail: str = "") -> LineResult:
+    return LineResult(line_id, None, 0, (), 0, (), 0, (), (("error", code, field, reason, detail),), code)
+
+
+class Evaluator:
+    """Evaluates lines under one rule set and carries the state the spec names between them:
+    each rule's net per tier period, the agency's share per cap period, the creator's share per
+    guarantee period, the outstanding advance, and what each positive line has left to refund.
+    """
+
+    def __init__(self, rule_set: RuleSet, *, advance_outstanding: int = 0) -> None:
+        self.rule_set = rule_set
+        self.advance_outstanding = advance_outstanding
+        self.rule_net: dict[tuple[int, str], int] = {}
+        self.agency_share: dict[str, int] = {}
+        self.creator_share: dict[str, int] = {}
+        # line id -> [rule, unrefunded gross, remaining parts (deductions, payables, recouped)]
+        self.originals: dict[str, list] = {}
+        self._match_cache: dict[tuple[str, str], int] = {}
+        zone = rule_set.zone
+        self._tier_clock = PeriodClock(rule_set.tier_period, zone)
+        self._cap_clock = PeriodClock(rule_set.cap_period, zone) if rule_set.cap_period else None
+        self._guarantee_clock = PeriodClock(rule_set.guarantee_period, zone) if rule_set.guarantee_period else None
+
+    def _match(self, source: str, platform: str) -> int:
+        for rule in self.rule_set.rules:
+            if rule.matches(source, platform):
+                return rule.index
+        return _NO_RULE
+
+    def evaluate(self, line: Line) -> LineResult:
+        rule_set = self.rule_set
+        line_id = line.id
+        if line.currency is not None and line.currency != rule_set.currency:
+            return line_error(line_id, CURRENCY_MISMATCH, "currency", "currency", line.currency)
+        gross = line.gross
+        if gross == 0 or gross > MAX_MINOR or gross < -MAX_MINOR:
+            return line_error(line_id, INVALID_AMOUNT, "gross", "zero" if gross == 0 else "absurd")
+        claimed = line.expenses
+        if claimed and (gross < 0 or claimed < 0 or claimed > MAX_MINOR):
+            reason = "negative_line" if gross < 0 else "negative" if claimed < 0 else "absurd"
+            return line_error(line_id, INVALID_AMOUNT, "expenses", reason)
+        if line.refund_of is not None:
+            return self._refund(line, gross)
+
+        key = (line.source, line.platform)
+        index = self._match_cache.get(key)
+        if index is None:
+            index = self._match_cache[key] = self._match(*key)
+        if index == _NO_RULE:
+            return line_error(line_id, NO_MATCHING_RULE, "source", "no_rule")
+        rule = rule_set.rules[index]
+        cap_percent = rule.expenses_cap
+        if claimed and cap_percent is None:
+            return line_error(line_id, EXPENSES_NOT_ALLOWED, "expenses", "not_allowed", rule.id)
+
+        trace = [("match", rule.id, line.source, line.platform, rule.match_keys)]
+        deductions = []
+        rest = gross
+        for deduction_id, percent in rule.deductions:
+            amount = half_up(rest, percent)
+            trace.append(("deduction", deduction_id, rest, percent, amount))
+            deductions.append(amount)
+            rest -= amount
+        if cap_percent is not None:
+            cap_amount = half_up(gross, cap_percent)
+            # Expenses exist only on positive lines (negative ones are refused above), so a
+            # negative line deducts none: that keeps unlinked adjustments sign-symmetric.
+            amount = min(claimed, cap_amount, rest if rest > 0 else 0) if gross > 0 else 0
+            trace.append(("expenses", claimed, cap_percent, cap_amount, rest, amount))
+            deductions.append(amount)
+            rest -= amount
+        net = rest
+
+        occurred_at = line.occurred_at
+        # A float of time, never of money: it only locates the line in a cached period.
+        timestamp = occurred_at.timestamp()
+        clock = self._tier_clock
+        tier_key = clock.key if clock.start <= timestamp < clock.end else clock.locate(occurred_at)
+        net_key = (index, tier_key)
+        rule_net = self.rule_net
+        so_far = rule_net.get(net_key, 0)
+        rule_net[net_key] = so_far + net
+
+        if not rule.tiers:
+            weights = rule.split
+            parts, given = allocate(net, weights, PERCENT_SCALE)
+            trace.append(("portion", 0, so_far, so_far + net, net, weights, tuple(parts), given))
+            shares = parts
+        else:
+            trace.append(("tiers", tier_key, so_far, net))
+            shares = self._tiered(rule, so_far, net, trace)
+
+        creator = rule_set.creator_index
+        cap_clock = self._cap_clock
+        if cap_clock is not None:
+            agency = rule_set.agency_index
+            cap_key = cap_clock.key if cap_clock.start <= timestamp < cap_clock.end else cap_clock.locate(occurred_at)
+            used = self.agency_share.get(cap_key, 0)
+            room = rule_set.agency_cap - used
+            if room < 0:
+                room = 0
+            agency_amount = shares[agency]
+            moved = 0
+            if agency_amount > room and agency_amount > 0:
+                moved = agency_amount - room
+                shares[agency] = room
+                shares[creator] += moved
+            self.agency_share[cap_key] = used + shares[agency]
+            trace.append(("cap", cap_key, rule_set.agency_cap, used, room, moved))
+
+        recouped = 0
+        creator_share = shares[creator]
+        outstanding = self.advance_outstanding
+        if rule_set.recoupment is not None and creator_share > 0 and outstanding > 0:
+            recouped = half_up(creator_share, rule_set.recoupment)
+            if recouped > outstanding:
+                recouped = outstanding
+            self.advance_outstanding = outstanding - recouped
+            trace.append(("recoupment", outstanding, rule_set.recoupment, recouped))
+
+        guarantee_clock = self._guarantee_clock
+        if guarantee_clock is not None:
+            if guarantee_clock.start <= timestamp < guarantee_clock.end:
+                guarantee_key = guarantee_clock.key
+            else:
+                guarantee_key = guarantee_clock.locate(occurred_at)
+            self.creator_share[guarantee_key] = self.creator_share.get(guarantee_key, 0) + creator_share
+
+        shares_tuple = tuple(shares)
+        if recouped:
+            shares[creator] = creator_share - recouped
+        payable = tuple(shares)
+        deductions_tuple = tuple(deductions)
+        if gross > 0:
+            self.originals[line_id] = [rule, gross, [*deductions_tuple, *payable, recouped]]
+        return LineResult(
+            line_id, rule, gross, deductions_tuple, net, shares_tuple, recouped, payable, tuple(trace)
+        )
+
+    @staticmethod
+    def _tiered(rule: Rule, so_far: int, net: int, trace: list) -> list[int]:
+        """Marginal tiers: split the interval the line covers at the thresholds."""
+        if net >= 0:
+            low, high = so_far, so_far + net
+        else:
+            low, high = so_far + net, so_far
+        shares = [0] * len(rule.split)
+        for band, (band_low, band_high, weights) in enumerate(rule.bands):
+            start = low if band_low is None or low > band_low else band_low
+            end = high if band_high is None or high < band_high else band_high
+            if end <= start:
+                continue
+            portion = end - start if net > 0 else start - end
+            parts, given = allocate(portion, weights, PERCENT_SCALE)
+            trace.append(("portion", band, start, end, portion, weights, tuple(parts), given))
+            for party, amount in enumerate(parts):
+                shares[party] += amount
+        return shares
+
+    def _refund(self, line: Line, gross: int) -> LineResult:
+        line_id = line.id
+        if gross > 0:
+            return line_error(line_id, INVALID_AMOUNT, "gross", "positive_refund")
+        original = self.originals.get(line.refund_of)  # type: ignore[arg-type]
+        if original is None:
+            return line_error(line_id, UNKNOWN_ORIGINAL, "refund_of", "unknown", line.refund_of or "")
+        rule, unrefunded, remaining = original
+        if -gross > unrefunded:
+            return line_error(line_id, REFUND_EXCEEDS_ORIGINAL, "gross", "exceeds", str(unrefunded))
+        weights = tuple(remaining)
+        parts, given = allocate(gross, weights, unrefunded)
+        original[1] = unrefunded + gross
+        for index, amount in enumerate(parts):
+            remaining[index] += amount
+
+        rule_set = self.rule_set
+        deduction_count = len(rule.part_ids)
+        party_count = len(rule_set.parties)
+        deductions = tuple(parts[:deduction_count])
+        payable = tuple(parts[deduction_count : deduction_count + party_count])
+        recouped = parts[-1]
+        creator = rule_set.creator_index
+        shares = list(payable)
+        shares[creator] += recouped
+        net = gross - sum(deductions)
+        # A reversed recoupment (negative) gives the advance back to the outstanding balance.
+        self.advance_outstanding -= recouped
+
+        # No tier, cap or recoupment anew; the refund only counts in its own periods.
+        occurred_at = line.occurred_at
+        net_key = (rule.index, self._tier_clock.locate(occurred_at))
+        self.rule_net[net_key] = self.rule_net.get(net_key, 0) + net
+        if self._cap_clock is not None:
+            cap_key = self._cap_clock.locate(occurred_at)
+            self.agency_share[cap_key] = self.agency_share.get(cap_key, 0) + shares[rule_set.agency_index]
+        if self._guarantee_clock is not None:
+            guarantee_key = self._guarantee_clock.locate(occurred_at)
+            self.creator_share[guarantee_key] = self.creator_share.get(guarantee_key, 0) + shares[creator]
+
+        trace = (("refund", line.refund_of, weights, tuple(parts), given),)
+        return LineResult(line_id, rule, gross, deductions, net, tuple(shares), recouped, payable, trace)
+
+    def close_period(self, key: str) -> tuple[int, int]:
+        """Minimum guarantee at the close of a guarantee period: (creator's share, agency top-up).
+
+        The share counts before recoupment, and refunds in the period have reduced it.
+        """
+        guarantee = self.rule_set.guarantee
+        if guarantee is None:
+            raise ValueError("the rule set has no minimum guarantee")
+        creator_total = self.creator_share.get(key, 0)
+        return creator_total, max(0, guarantee - creator_total)

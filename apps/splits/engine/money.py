@@ -1,0 +1,129 @@
+"""Amounts and percents of the split rules: parsing at the edge, integer arithmetic inside.
+
+The engine keeps its own ISO 4217 table instead of importing the project's money helpers:
+the algorithm is published for anyone to re-run, so this package must stand alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Active ISO 4217 codes with their minor-unit exponent (funds codes included, metals and
+# testing codes excluded: they have no minor unit to count in).
+_EXPONENT_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_EXPONENT_3 = "BHD IQD JOD KWD LYD OMR TND"
+_EXPONENT_4 = "CLF UYW"
+_EXPONENT_2 = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP BYN "
+    "BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP "
+    "GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK "
+    "LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK "
+    "NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD "
+    "SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG "
+    "YER ZAR ZMW ZWG ZWL"
+)
+EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(_EXPONENT_2.split(), 2),
+    **dict.fromkeys(_EXPONENT_0.split(), 0),
+    **dict.fromkeys(_EXPONENT_3.split(), 3),
+    **dict.fromkeys(_EXPONENT_4.split(), 4),
+}
+
+# Larger than any real income line; such a number is a typo or an attack, and refusing it keeps
+# every product in the engine (amount x percent units) well inside exact integer territory.
+MAX_MINOR = 10**15
+PERCENT_SCALE = 1_000_000  # 100 % in units of 0.0001 %
+_HALF = PERCENT_SCALE // 2
+
+_AMOUNT = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
+_PERCENT = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+
+
+class AmountError(ValueError):
+    """A decimal string that is not an amount of the currency; `reason` is a stable code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def parse_amount(text: object, exponent: int) -> int:
+    """'1234.56' -> 123456 for a 2-decimal currency. Never rounds: extra decimals are an error."""
+    if not isinstance(text, str):
+        raise AmountError("type", "must be a decimal string such as \"1234.56\"")
+    # The length guard keeps int() away from megabyte-long digit strings.
+    match = _AMOUNT.fullmatch(text) if len(text) <= 40 else None
+    if match is None:
+        raise AmountError("format", f"{text!r} is not a decimal amount such as \"1234.56\"")
+    whole, fraction = match.group(1), match.group(2) or ""
+    if len(fraction) > exponent:
+        raise AmountError("decimals", f"{text!r} has more decimals than the currency allows ({exponent})")
+    minor = int(whole) * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
+    if minor > MAX_MINOR:
+        raise AmountError("absurd", f"{text!r} exceeds 10^15 minor units")
+    return -minor if text.startswith("-") else minor
+
+
+def format_amount(minor: int, exponent: int) -> str:
+    """123456 -> '1234.56'; -5 -> '-0.05'; JPY 1000 -> '1000'. The spec's wire format."""
+    sign = "-" if minor < 0 else ""
+    if not exponent:
+        return f"{sign}{abs(minor)}"
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    return f"{sign}{whole}.{fraction:0{exponent}d}"
+
+
+def parse_percent(text: object) -> int:
+    """'33.3333' -> 333333 units of 0.0001 %; 0 to 100 inclusive, at most 4 decimals."""
+    if not isinstance(text, str):
+        raise AmountError("type", "must be a decimal string such as \"33.3333\"")
+    match = _PERCENT.fullmatch(text) if len(text) <= 20 else None
+    if match is None:
+        raise AmountError("format", f"{text!r} is not a percent such as \"33.3333\"")
+    whole, fraction = match.group(1), match.group(2) or ""
+    if len(fraction) > 4:
+        raise AmountError("decimals", f"{text!r} has more than 4 decimals")
+    units = int(whole) * 10_000 + int(fraction.ljust(4, "0"))
+    if units > PERCENT_SCALE:
+        raise AmountError("range", f"{text!r} is more than 100")
+    return units
+
+
+def format_percent(units: int) -> str:
+    """333333 -> '33.3333'; 700000 -> '70'; 50000 -> '5'."""
+    whole, fraction = divmod(units, 10_000)
+    return f"{whole}.{fraction:04d}".rstrip("0").rstrip(".") if fraction else str(whole)
+
+
+def half_up(amount: int, units: int) -> int:
+    """amount x percent / 100, rounded half away from zero, so half_up(-x) == -half_up(x)."""
+    if amount >= 0:
+        return (amount * units + _HALF) // PERCENT_SCALE
+    return -((-amount * units + _HALF) // PERCENT_SCALE)
+
+
+def allocate(amount: int, weights: tuple[int, ...] | list[int], total: int) -> tuple[list[int], tuple[int, ...]]:
+    """Largest remainder: floors of |amount| x w / total, then one minor unit each to the largest
+    remainders (ties to the part listed first), then the sign of amount on every part.
+
+    Returns the parts and the indices that received a leftover unit (the trace shows them).
+    `total` is sum(weights), passed in because split weights always sum to PERCENT_SCALE.
+    """
+    magnitude = -amount if amount < 0 else amount
+    parts = []
+    remainders = []
+    for weight in weights:
+        quotient, remainder = divmod(magnitude * weight, total)
+        parts.append(quotient)
+        remainders.append(remainder)
+    leftover = magnitude - sum(parts)
+    given: tuple[int, ...] = ()
+    if leftover:
+        # sorted() is stable, so equal remainders keep their listed order: ties go to the first.
+        given = tuple(sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)[:leftover])
+        for index in given:
+            parts[index] += 1
+    if amount < 0:
+        parts = [-part for part in parts]
+    return parts, given
