@@ -117,10 +117,14 @@ class LineResult:
                 for part_id, amount in zip(rule.part_ids, self.deductions, strict=True)
             },
             "net": format_amount(self.net, exponent),
-            "shares": {party: format_amount(amount, exponent) for party, amount in zip(parties, self.shares, strict=True)},
+            "shares": {
+                party: format_amount(amount, exponent)
+                for party, amount in zip(parties, self.shares, strict=True)
+            },
             "recouped": format_amount(self.recouped, exponent),
             "payable": {
-                party: format_amount(amount, exponent) for party, amount in zip(parties, self.payable, strict=True)
+                party: format_amount(amount, exponent)
+                for party, amount in zip(parties, self.payable, strict=True)
             },
         }
 
@@ -147,7 +151,9 @@ class Evaluator:
         zone = rule_set.zone
         self._tier_clock = PeriodClock(rule_set.tier_period, zone)
         self._cap_clock = PeriodClock(rule_set.cap_period, zone) if rule_set.cap_period else None
-        self._guarantee_clock = PeriodClock(rule_set.guarantee_period, zone) if rule_set.guarantee_period else None
+        self._guarantee_clock = (
+            PeriodClock(rule_set.guarantee_period, zone) if rule_set.guarantee_period else None
+        )
 
     def _match(self, source: str, platform: str) -> int:
         for rule in self.rule_set.rules:
@@ -222,7 +228,11 @@ class Evaluator:
         cap_clock = self._cap_clock
         if cap_clock is not None:
             agency = rule_set.agency_index
-            cap_key = cap_clock.key if cap_clock.start <= timestamp < cap_clock.end else cap_clock.locate(occurred_at)
+            cap_key = (
+                cap_clock.key
+                if cap_clock.start <= timestamp < cap_clock.end
+                else cap_clock.locate(occurred_at)
+            )
             used = self.agency_share.get(cap_key, 0)
             room = rule_set.agency_cap - used
             if room < 0:

@@ -51,11 +51,11 @@ class AmountError(ValueError):
 def parse_amount(text: object, exponent: int) -> int:
     """'1234.56' -> 123456 for a 2-decimal currency. Never rounds: extra decimals are an error."""
     if not isinstance(text, str):
-        raise AmountError("type", "must be a decimal string such as \"1234.56\"")
+        raise AmountError("type", 'must be a decimal string such as "1234.56"')
     # The length guard keeps int() away from megabyte-long digit strings.
     match = _AMOUNT.fullmatch(text) if len(text) <= 40 else None
     if match is None:
-        raise AmountError("format", f"{text!r} is not a decimal amount such as \"1234.56\"")
+        raise AmountError("format", f'{text!r} is not a decimal amount such as "1234.56"')
     whole, fraction = match.group(1), match.group(2) or ""
     if len(fraction) > exponent:
         raise AmountError("decimals", f"{text!r} has more decimals than the currency allows ({exponent})")
@@ -77,10 +77,10 @@ def format_amount(minor: int, exponent: int) -> str:
 def parse_percent(text: object) -> int:
     """'33.3333' -> 333333 units of 0.0001 %; 0 to 100 inclusive, at most 4 decimals."""
     if not isinstance(text, str):
-        raise AmountError("type", "must be a decimal string such as \"33.3333\"")
+        raise AmountError("type", 'must be a decimal string such as "33.3333"')
     match = _PERCENT.fullmatch(text) if len(text) <= 20 else None
     if match is None:
-        raise AmountError("format", f"{text!r} is not a percent such as \"33.3333\"")
+        raise AmountError("format", f'{text!r} is not a percent such as "33.3333"')
     whole, fraction = match.group(1), match.group(2) or ""
     if len(fraction) > 4:
         raise AmountError("decimals", f"{text!r} has more than 4 decimals")
@@ -103,7 +103,9 @@ def half_up(amount: int, units: int) -> int:
     return -((-amount * units + _HALF) // PERCENT_SCALE)
 
 
-def allocate(amount: int, weights: tuple[int, ...] | list[int], total: int) -> tuple[list[int], tuple[int, ...]]:
+def allocate(
+    amount: int, weights: tuple[int, ...] | list[int], total: int
+) -> tuple[list[int], tuple[int, ...]]:
     """Largest remainder: floors of |amount| x w / total, then one minor unit each to the largest
     remainders (ties to the part listed first), then the sign of amount on every part.
 

@@ -208,7 +208,9 @@ def _rule(value: Any, index: int, parties: tuple[str, ...], exponent: int, seen:
     expenses_cap = None
     expenses_label = None
     if "expenses" in value:
-        raw = _object(value["expenses"], path + "/expenses", frozenset({"label", "cap_percent"}), ("cap_percent",))
+        raw = _object(
+            value["expenses"], path + "/expenses", frozenset({"label", "cap_percent"}), ("cap_percent",)
+        )
         expenses_label = _string(raw.get("label", EXPENSES), path + "/expenses/label")
         expenses_cap = _percent(raw["cap_percent"], path + "/expenses/cap_percent")
 
@@ -261,7 +263,7 @@ def parse_rule_set(document: Any) -> RuleSet:
         raise InvalidRules("/version", "must be 1")
     currency = document["currency"]
     if not isinstance(currency, str) or currency not in EXPONENTS:
-        raise InvalidRules("/currency", "must be a known ISO 4217 currency code such as \"CNY\"")
+        raise InvalidRules("/currency", 'must be a known ISO 4217 currency code such as "CNY"')
     exponent = EXPONENTS[currency]
 
     timezone = document.get("timezone", DEFAULT_TIMEZONE)
@@ -294,7 +296,9 @@ def parse_rule_set(document: Any) -> RuleSet:
 
     agency_cap = cap_period = None
     if "agency_cap" in document:
-        raw = _object(document["agency_cap"], "/agency_cap", frozenset({"amount", "period"}), ("amount", "period"))
+        raw = _object(
+            document["agency_cap"], "/agency_cap", frozenset({"amount", "period"}), ("amount", "period")
+        )
         agency_cap = _amount(raw["amount"], "/agency_cap/amount", exponent)
         cap_period = _period(raw["period"], "/agency_cap/period", CALENDAR_PERIODS)
 
@@ -306,7 +310,10 @@ def parse_rule_set(document: Any) -> RuleSet:
     guarantee = guarantee_period = None
     if "minimum_guarantee" in document:
         raw = _object(
-            document["minimum_guarantee"], "/minimum_guarantee", frozenset({"amount", "period"}), ("amount", "period")
+            document["minimum_guarantee"],
+            "/minimum_guarantee",
+            frozenset({"amount", "period"}),
+            ("amount", "period"),
         )
         guarantee = _amount(raw["amount"], "/minimum_guarantee/amount", exponent)
         guarantee_period = _period(raw["period"], "/minimum_guarantee/period", CALENDAR_PERIODS)

@@ -107,7 +107,10 @@ def build_schema() -> dict[str, Any]:
                     "match": {
                         "type": "object",
                         "additionalProperties": False,
-                        "properties": {"sources": {"$ref": "#/$defs/names"}, "platforms": {"$ref": "#/$defs/names"}},
+                        "properties": {
+                            "sources": {"$ref": "#/$defs/names"},
+                            "platforms": {"$ref": "#/$defs/names"},
+                        },
                     },
                     "deductions": {
                         "type": "array",

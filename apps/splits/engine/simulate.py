@@ -24,7 +24,9 @@ from apps.splits.engine.periods import is_period_key
 from apps.splits.engine.rules import InvalidRules, RuleSet, parse_rule_set, pointer
 
 _DOCUMENT_KEYS = frozenset({"name", "description", "rules", "initial", "lines", "close", "expect"})
-_LINE_KEYS = frozenset({"id", "source", "platform", "gross", "currency", "occurred_at", "refund_of", "expenses"})
+_LINE_KEYS = frozenset(
+    {"id", "source", "platform", "gross", "currency", "occurred_at", "refund_of", "expenses"}
+)
 _REQUIRED_LINE_KEYS = ("id", "source", "platform", "gross", "occurred_at")
 _OPTIONAL_STRINGS = ("currency", "refund_of", "expenses")
 
@@ -148,7 +150,7 @@ def run(document: Any) -> Simulation:
     lines = parse_lines(document["lines"])
     close = document.get("close", [])
     if not isinstance(close, list) or not all(isinstance(key, str) for key in close):
-        raise InvalidDocument("/close", "must be a list of period keys such as \"2026-11\"")
+        raise InvalidDocument("/close", 'must be a list of period keys such as "2026-11"')
     initial = document.get("initial", {})
     if not isinstance(initial, dict):
         raise InvalidDocument("/initial", "must be an object")

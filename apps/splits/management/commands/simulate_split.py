@@ -1,0 +1,60 @@
+"""python manage.py simulate_split FILE.json — re-run the published algorithm on a vector."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.splits.engine import InvalidDocument, run
+from apps.splits.explain import error_text
+
+
+class Command(BaseCommand):
+    help = (
+        "Read a vector-shaped JSON document (rules, lines, optional initial and close; expect is ignored) "
+        "and print the split-rules result document as JSON. Exit 0 also for INVALID_RULES, which is a result."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="path of the JSON document, or - for standard input")
+
+    def handle(self, *args: Any, file: str, **options: Any) -> None:
+        document = _read(file)
+        try:
+            simulation = run(document)
+        except InvalidDocument as error:
+            raise CommandError(f"{file}: {error.path or '/'}: {error.message}") from None
+        # stdout carries exactly the result document; the reasons, for a person, go to stderr.
+        if simulation.invalid_rules is not None:
+            self.stderr.write(
+                f"INVALID_RULES at {simulation.invalid_rules.path}: {simulation.invalid_rules.message}"
+            )
+        for line_id, result in simulation.results.items():
+            if result.error is not None:
+                self.stderr.write(f"{line_id}: {result.error}: {error_text(result.trace[0])}")
+        self.stdout.write(json.dumps(simulation.document, ensure_ascii=False, indent=2))
+
+
+def _read(file: str) -> Any:
+    try:
+        if file == "-":
+            import sys
+
+            text = sys.stdin.read()
+        else:
+            text = Path(file).read_text(encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"{file}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{file}: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CommandError(
+            f"{file}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
+    except RecursionError:
+        raise CommandError(f"{file}: JSON nested too deeply") from None
