@@ -34,4 +34,7 @@ def test_command_ignores_expect(tmp_path: Path, load_vector):
     path.write_text(json.dumps(vector))
     stdout = io.StringIO()
     call_command("simulate_split", str(path), stdout=stdout)
-    assert json.loads(stdout.getvalue())["lines"]["L1"]["shares"] == {"creator": "7000.00", "agency": "3000.00"}
+    assert json.loads(stdout.getvalue())["lines"]["L1"]["shares"] == {
+        "creator": "7000.00",
+        "agency": "3000.00",
+    }
