@@ -121,7 +121,7 @@ def test_every_line_conserves_money_to_the_fen(document, items, advance, data):
     # Refunds of random earlier positive lines, for random parts of what is left of them.
     for position, original in enumerate(results):
         if original.error is None and original.gross > 0 and data.draw(st.booleans()):
-            left = evaluator.originals[original.line_id][1]
+            left = evaluator.unrefunded(original.line_id)
             if left:
                 refund = Line(
                     id=f"R{position}",

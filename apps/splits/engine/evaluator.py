@@ -19,9 +19,10 @@ Trace steps:
 
 from __future__ import annotations
 
-from datetime import datetime
+from bisect import bisect_right
+from datetime import UTC, datetime
 
-from apps.splits.engine.money import MAX_MINOR, PERCENT_SCALE, allocate, format_amount, half_up
+from apps.splits.engine.money import HALF_PERCENT, MAX_MINOR, PERCENT_SCALE, allocate, format_amount, half_up
 from apps.splits.engine.periods import PeriodClock
 from apps.splits.engine.rules import Rule, RuleSet
 
@@ -87,7 +88,7 @@ class LineResult:
         shares: tuple[int, ...],
         recouped: int,
         payable: tuple[int, ...],
-        trace: tuple[tuple, ...],
+        trace: list[tuple],
         error: str | None = None,
     ) -> None:
         self.line_id = line_id
@@ -130,7 +131,7 @@ class LineResult:
 
 
 def line_error(line_id: str, code: str, field: str, reason: str, detail: str = "") -> LineResult:
-    return LineResult(line_id, None, 0, (), 0, (), 0, (), (("error", code, field, reason, detail),), code)
+    return LineResult(line_id, None, 0, (), 0, (), 0, (), [("error", code, field, reason, detail)], code)
 
 
 class Evaluator:
@@ -145,9 +146,16 @@ class Evaluator:
         self.rule_net: dict[tuple[int, str], int] = {}
         self.agency_share: dict[str, int] = {}
         self.creator_share: dict[str, int] = {}
-        # line id -> [rule, unrefunded gross, remaining parts (deductions, payables, recouped)]
-        self.originals: dict[str, list] = {}
+        # Positive lines by id, and for those refunded at least once:
+        # [rule, unrefunded gross, remaining parts (deductions, payables, recouped)].
+        self.originals: dict[str, tuple] = {}
+        self.refundable: dict[str, list] = {}
         self._match_cache: dict[tuple[str, str], int] = {}
+        # Copies of rule set fields the hot path reads on every line (one attribute hop less).
+        self._creator = rule_set.creator_index
+        self._agency = rule_set.agency_index
+        self._agency_cap = rule_set.agency_cap
+        self._recoupment = rule_set.recoupment
         zone = rule_set.zone
         self._tier_clock = PeriodClock(rule_set.tier_period, zone)
         self._cap_clock = PeriodClock(rule_set.cap_period, zone) if rule_set.cap_period else None
@@ -162,6 +170,7 @@ class Evaluator:
         return _NO_RULE
 
     def evaluate(self, line: Line) -> LineResult:
+        """The result of one line; the state moves on unless the line is an error."""
         rule_set = self.rule_set
         line_id = line.id
         if line.currency is not None and line.currency != rule_set.currency:
@@ -176,22 +185,28 @@ class Evaluator:
         if line.refund_of is not None:
             return self._refund(line, gross)
 
-        key = (line.source, line.platform)
+        source = line.source
+        platform = line.platform
+        key = (source, platform)
         index = self._match_cache.get(key)
         if index is None:
-            index = self._match_cache[key] = self._match(*key)
+            index = self._match_cache[key] = self._match(source, platform)
         if index == _NO_RULE:
-            return line_error(line_id, NO_MATCHING_RULE, "source", "no_rule")
+            return line_error(line_id, NO_MATCHING_RULE, "source", "no_rule", key)
         rule = rule_set.rules[index]
         cap_percent = rule.expenses_cap
         if claimed and cap_percent is None:
             return line_error(line_id, EXPENSES_NOT_ALLOWED, "expenses", "not_allowed", rule.id)
 
-        trace = [("match", rule.id, line.source, line.platform, rule.match_keys)]
+        trace = [("match", rule.id, source, platform, rule.match_keys)]
         deductions = []
         rest = gross
         for deduction_id, percent in rule.deductions:
-            amount = half_up(rest, percent)
+            # half_up, inlined: this loop runs for every line.
+            if rest >= 0:
+                amount = (rest * percent + HALF_PERCENT) // PERCENT_SCALE
+            else:
+                amount = -((-rest * percent + HALF_PERCENT) // PERCENT_SCALE)
             trace.append(("deduction", deduction_id, rest, percent, amount))
             deductions.append(amount)
             rest -= amount
@@ -205,83 +220,89 @@ class Evaluator:
             rest -= amount
         net = rest
 
-        occurred_at = line.occurred_at
-        # A float of time, never of money: it only locates the line in a cached period.
-        timestamp = occurred_at.timestamp()
+        moment = line.occurred_at
+        if moment.tzinfo is not UTC:
+            # Period bounds are UTC; same-tzinfo comparisons skip two utcoffset() calls each.
+            moment = moment.astimezone(UTC)
         clock = self._tier_clock
-        tier_key = clock.key if clock.start <= timestamp < clock.end else clock.locate(occurred_at)
+        tier_key = clock.key if clock.start <= moment < clock.end else clock.locate(moment)
         net_key = (index, tier_key)
         rule_net = self.rule_net
         so_far = rule_net.get(net_key, 0)
         rule_net[net_key] = so_far + net
 
-        if not rule.tiers:
-            weights = rule.split
-            parts, given = allocate(net, weights, PERCENT_SCALE)
-            trace.append(("portion", 0, so_far, so_far + net, net, weights, tuple(parts), given))
-            shares = parts
-        else:
+        if rule.tiers:
             trace.append(("tiers", tier_key, so_far, net))
             shares = self._tiered(rule, so_far, net, trace)
+        else:
+            weights = rule.split
+            shares, given = allocate(net, weights, PERCENT_SCALE)
+            trace.append(("portion", 0, so_far, so_far + net, net, weights, shares, given))
 
-        creator = rule_set.creator_index
+        creator = self._creator
         cap_clock = self._cap_clock
         if cap_clock is not None:
-            agency = rule_set.agency_index
-            cap_key = (
-                cap_clock.key
-                if cap_clock.start <= timestamp < cap_clock.end
-                else cap_clock.locate(occurred_at)
-            )
-            used = self.agency_share.get(cap_key, 0)
-            room = rule_set.agency_cap - used
-            if room < 0:
-                room = 0
+            agency = self._agency
+            cap_key = cap_clock.key if cap_clock.start <= moment < cap_clock.end else cap_clock.locate(moment)
+            agency_share = self.agency_share
+            used = agency_share.get(cap_key, 0)
+            cap = self._agency_cap
+            room = cap - used if cap > used else 0
             agency_amount = shares[agency]
             moved = 0
             if agency_amount > room and agency_amount > 0:
                 moved = agency_amount - room
-                shares[agency] = room
-                shares[creator] += moved
-            self.agency_share[cap_key] = used + shares[agency]
-            trace.append(("cap", cap_key, rule_set.agency_cap, used, room, moved))
+                capped = list(shares)
+                capped[agency] = room
+                capped[creator] += moved
+                shares = tuple(capped)
+            agency_share[cap_key] = used + shares[agency]
+            trace.append(("cap", cap_key, cap, used, room, moved))
 
         recouped = 0
         creator_share = shares[creator]
-        outstanding = self.advance_outstanding
-        if rule_set.recoupment is not None and creator_share > 0 and outstanding > 0:
-            recouped = half_up(creator_share, rule_set.recoupment)
-            if recouped > outstanding:
-                recouped = outstanding
-            self.advance_outstanding = outstanding - recouped
-            trace.append(("recoupment", outstanding, rule_set.recoupment, recouped))
+        payable = shares
+        recoupment = self._recoupment
+        if recoupment is not None and creator_share > 0:
+            outstanding = self.advance_outstanding
+            if outstanding > 0:
+                recouped = (creator_share * recoupment + HALF_PERCENT) // PERCENT_SCALE
+                if recouped > outstanding:
+                    recouped = outstanding
+                self.advance_outstanding = outstanding - recouped
+                trace.append(("recoupment", outstanding, recoupment, recouped))
+                if recouped:
+                    after = list(shares)
+                    after[creator] = creator_share - recouped
+                    payable = tuple(after)
 
-        guarantee_clock = self._guarantee_clock
-        if guarantee_clock is not None:
-            if guarantee_clock.start <= timestamp < guarantee_clock.end:
-                guarantee_key = guarantee_clock.key
-            else:
-                guarantee_key = guarantee_clock.locate(occurred_at)
+        clock = self._guarantee_clock
+        if clock is not None:
+            guarantee_key = clock.key if clock.start <= moment < clock.end else clock.locate(moment)
             self.creator_share[guarantee_key] = self.creator_share.get(guarantee_key, 0) + creator_share
 
-        shares_tuple = tuple(shares)
-        if recouped:
-            shares[creator] = creator_share - recouped
-        payable = tuple(shares)
         deductions_tuple = tuple(deductions)
         if gross > 0:
-            self.originals[line_id] = [rule, gross, [*deductions_tuple, *payable, recouped]]
-        return LineResult(
-            line_id, rule, gross, deductions_tuple, net, shares_tuple, recouped, payable, tuple(trace)
-        )
+            # What a refund may reverse, materialised as a list on the first refund. Only ints
+            # inside: the garbage collector stops tracking such tuples, and a run keeps one per line.
+            self.originals[line_id] = (index, gross, deductions_tuple, payable, recouped)
+        return LineResult(line_id, rule, gross, deductions_tuple, net, shares, recouped, payable, trace)
 
     @staticmethod
-    def _tiered(rule: Rule, so_far: int, net: int, trace: list) -> list[int]:
+    def _tiered(rule: Rule, so_far: int, net: int, trace: list) -> tuple[int, ...]:
         """Marginal tiers: split the interval the line covers at the thresholds."""
         if net >= 0:
             low, high = so_far, so_far + net
         else:
             low, high = so_far + net, so_far
+        thresholds = rule.thresholds
+        band = bisect_right(thresholds, low)
+        if band == len(thresholds) or high <= thresholds[band]:
+            # The whole line falls in one band: the common case once a period is under way.
+            weights = rule.tier_splits[band]
+            parts, given = allocate(net, weights, PERCENT_SCALE)
+            trace.append(("portion", band, low, high, net, weights, parts, given))
+            return parts
         shares = [0] * len(rule.split)
         for band, (band_low, band_high, weights) in enumerate(rule.bands):
             start = low if band_low is None or low > band_low else band_low
@@ -290,18 +311,25 @@ class Evaluator:
                 continue
             portion = end - start if net > 0 else start - end
             parts, given = allocate(portion, weights, PERCENT_SCALE)
-            trace.append(("portion", band, start, end, portion, weights, tuple(parts), given))
+            trace.append(("portion", band, start, end, portion, weights, parts, given))
             for party, amount in enumerate(parts):
                 shares[party] += amount
-        return shares
+        return tuple(shares)
 
     def _refund(self, line: Line, gross: int) -> LineResult:
         line_id = line.id
         if gross > 0:
             return line_error(line_id, INVALID_AMOUNT, "gross", "positive_refund")
-        original = self.originals.get(line.refund_of)  # type: ignore[arg-type]
+        refund_of = line.refund_of
+        original = self.refundable.get(refund_of)  # type: ignore[arg-type]
         if original is None:
-            return line_error(line_id, UNKNOWN_ORIGINAL, "refund_of", "unknown", line.refund_of or "")
+            kept = self.originals.get(refund_of)  # type: ignore[arg-type]
+            if kept is None:
+                return line_error(line_id, UNKNOWN_ORIGINAL, "refund_of", "unknown", refund_of)
+            rule_index, original_gross, original_deductions, original_payable, original_recouped = kept
+            original_parts = [*original_deductions, *original_payable, original_recouped]
+            original = [self.rule_set.rules[rule_index], original_gross, original_parts]
+            self.refundable[refund_of] = original  # type: ignore[index]
         rule, unrefunded, remaining = original
         if -gross > unrefunded:
             return line_error(line_id, REFUND_EXCEEDS_ORIGINAL, "gross", "exceeds", str(unrefunded))
@@ -335,8 +363,15 @@ class Evaluator:
             guarantee_key = self._guarantee_clock.locate(occurred_at)
             self.creator_share[guarantee_key] = self.creator_share.get(guarantee_key, 0) + shares[creator]
 
-        trace = (("refund", line.refund_of, weights, tuple(parts), given),)
+        trace = [("refund", refund_of, weights, parts, given)]
         return LineResult(line_id, rule, gross, deductions, net, tuple(shares), recouped, payable, trace)
+
+    def unrefunded(self, line_id: str) -> int:
+        """How much of a positive line's gross later refunds may still reverse (0 if unknown)."""
+        if line_id in self.refundable:
+            return self.refundable[line_id][1]
+        original = self.originals.get(line_id)
+        return original[1] if original is not None else 0
 
     def close_period(self, key: str) -> tuple[int, int]:
         """Minimum guarantee at the close of a guarantee period: (creator's share, agency top-up).

@@ -33,7 +33,7 @@ EXPONENTS: dict[str, int] = {
 # every product in the engine (amount x percent units) well inside exact integer territory.
 MAX_MINOR = 10**15
 PERCENT_SCALE = 1_000_000  # 100 % in units of 0.0001 %
-_HALF = PERCENT_SCALE // 2
+HALF_PERCENT = PERCENT_SCALE // 2
 
 _AMOUNT = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
 _PERCENT = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
@@ -99,13 +99,13 @@ def format_percent(units: int) -> str:
 def half_up(amount: int, units: int) -> int:
     """amount x percent / 100, rounded half away from zero, so half_up(-x) == -half_up(x)."""
     if amount >= 0:
-        return (amount * units + _HALF) // PERCENT_SCALE
-    return -((-amount * units + _HALF) // PERCENT_SCALE)
+        return (amount * units + HALF_PERCENT) // PERCENT_SCALE
+    return -((-amount * units + HALF_PERCENT) // PERCENT_SCALE)
 
 
 def allocate(
     amount: int, weights: tuple[int, ...] | list[int], total: int
-) -> tuple[list[int], tuple[int, ...]]:
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Largest remainder: floors of |amount| x w / total, then one minor unit each to the largest
     remainders (ties to the part listed first), then the sign of amount on every part.
 
@@ -113,19 +113,27 @@ def allocate(
     `total` is sum(weights), passed in because split weights always sum to PERCENT_SCALE.
     """
     magnitude = -amount if amount < 0 else amount
-    parts = []
-    remainders = []
-    for weight in weights:
-        quotient, remainder = divmod(magnitude * weight, total)
-        parts.append(quotient)
-        remainders.append(remainder)
+    if len(weights) == 2:
+        # Two parties is the common contract; unrolled, it is a third of the general loop's cost.
+        first, second = weights
+        part_0, remainder_0 = divmod(magnitude * first, total)
+        part_1, remainder_1 = divmod(magnitude * second, total)
+        if part_0 + part_1 == magnitude:
+            given: tuple[int, ...] = ()
+        elif remainder_0 >= remainder_1:
+            part_0 += 1
+            given = (0,)
+        else:
+            part_1 += 1
+            given = (1,)
+        return ((-part_0, -part_1) if amount < 0 else (part_0, part_1)), given
+    pairs = [divmod(magnitude * weight, total) for weight in weights]
+    parts = [quotient for quotient, _ in pairs]
     leftover = magnitude - sum(parts)
-    given: tuple[int, ...] = ()
+    given = ()
     if leftover:
         # sorted() is stable, so equal remainders keep their listed order: ties go to the first.
-        given = tuple(sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)[:leftover])
+        given = tuple(sorted(range(len(parts)), key=lambda index: pairs[index][1], reverse=True)[:leftover])
         for index in given:
             parts[index] += 1
-    if amount < 0:
-        parts = [-part for part in parts]
-    return parts, given
+    return tuple(-part for part in parts) if amount < 0 else tuple(parts), given

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 CONTRACT = "contract"
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 _KEY_PATTERNS = {
     "month": re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])"),
     "quarter": re.compile(r"[0-9]{4}-Q[1-4]"),
@@ -35,8 +37,8 @@ class PeriodClock:
 
     Income arrives mostly in time order, so nearly every line falls in the period of the line
     before: two comparisons instead of a time zone conversion and a string format. The bounds
-    are POSIX timestamps; they are whole seconds, and datetime.timestamp() is correctly rounded,
-    so a moment a microsecond before a bound never compares equal to it.
+    are UTC datetimes because comparing two datetimes that share a tzinfo object is a plain field
+    comparison, while mixed zones cost a utcoffset() call on each side.
     """
 
     __slots__ = ("end", "key", "kind", "start", "zone")
@@ -45,15 +47,15 @@ class PeriodClock:
         self.kind = kind
         self.zone = zone
         # An empty interval: the first lookup always computes.
-        self.start = 1.0
-        self.end = 0.0
+        self.start = _LATEST
+        self.end = _EARLIEST
         self.key = CONTRACT
 
     def locate(self, moment: datetime) -> str:
         """The period key of moment, and remember its bounds for the next line."""
         kind = self.kind
         if kind == CONTRACT:
-            self.start, self.end = float("-inf"), float("inf")
+            self.start, self.end = _EARLIEST, _LATEST
             self.key = CONTRACT
             return CONTRACT
         local = moment.astimezone(self.zone)
@@ -67,7 +69,7 @@ class PeriodClock:
         start = datetime(year, first, 1, tzinfo=self.zone)
         after = first - 1 + months
         end = datetime(year + after // 12, after % 12 + 1, 1, tzinfo=self.zone)
-        self.start = start.timestamp()
-        self.end = end.timestamp()
+        self.start = start.astimezone(UTC)
+        self.end = end.astimezone(UTC)
         self.key = period_key(moment, kind, self.zone)
         return self.key

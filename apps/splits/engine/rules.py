@@ -65,6 +65,8 @@ class Rule:
         "platforms",
         "sources",
         "split",
+        "thresholds",
+        "tier_splits",
         "tiers",
     )
 
@@ -252,6 +254,8 @@ def _rule(value: Any, index: int, parties: tuple[str, ...], exponent: int, seen:
         split=split,
         tiers=tuple(tiers),
         bands=bands,
+        thresholds=tuple(thresholds),
+        tier_splits=tuple(weights),
     )
 
 
