@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # gettext for compilemessages; fonts for CJK text in generated PDFs.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gettext fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends gettext fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
