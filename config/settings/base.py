@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.creators",
     "apps.splits",
     "apps.ledger",
+    "apps.ledger",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,45 @@
+"""manage.py verify_ledger [--agency PUBLIC_ID]: re-check the ledger; non-zero exit on any mismatch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.agencies.models import Agency
+from apps.ledger.verification import ledger_verify
+
+
+class Command(BaseCommand):
+    help = (
+        "Check every agency ledger (or one): the hash chain, that every entry balances, that stored "
+        "balances equal the sum of postings, and that every split equals a fresh engine evaluation."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--agency", help="public id of one agency to check")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        agency = None
+        if options["agency"]:
+            agency = Agency.objects.filter(public_id=options["agency"]).first()
+            if agency is None:
+                raise CommandError(f"No agency with public id {options['agency']}.")
+        reports = ledger_verify(agency=agency)
+        failed = []
+        for report in reports:
+            self.stdout.write(
+                f"{report.agency}: {report.entries} entries, {report.postings} postings, chain checked; "
+                f"{report.splits_recomputed} splits re-evaluated; {report.accounts} account balances and "
+                f"{report.period_balances} monthly balances compared"
+            )
+            for problem in report.problems:
+                self.stderr.write(f"  MISMATCH {problem}")
+            if report.problems:
+                failed.append(report)
+        if not reports:
+            self.stdout.write("No ledger to check.")
+        if failed:
+            first = failed[0].problems[0]
+            raise CommandError(f"ledger verification failed: {first}", returncode=1)
+        self.stdout.write(self.style.SUCCESS(f"OK: {len(reports)} ledger(s) verified"))

@@ -1,0 +1,329 @@
+"""The ledger's tables. The design is described in apps/ledger/services.py.
+
+What PostgreSQL itself enforces here (so that no code path, admin or psql session can bypass it):
+
+* postings are non-zero and carry their account's currency (a composite foreign key on
+  (account_id, currency), added in migration 0002);
+* every entry has at least two postings and sums to zero per currency (deferred constraint
+  triggers on both tables, checked at commit so that an entry and its postings can be
+  inserted in any order within one transaction);
+* entries, postings and rule set snapshots are never UPDATEd or DELETEd (pgtrigger.Protect);
+* a reversal names the entry it reverses, an entry is reversed at most once (unique), and a
+  reversal is never reversed itself (trigger).
+
+Balances and the per-agency head are the only mutable rows: both are derived from the
+immutable rows and re-checked by `manage.py verify_ledger`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+# The function body shared by both deferred balance triggers: `entry` is the entry to check.
+_BALANCE_CHECK = """
+    DECLARE
+        posting_count integer;
+        bad_currency text;
+    BEGIN
+        SELECT count(*) INTO posting_count FROM ledger_posting WHERE entry_id = {entry};
+        IF posting_count < 2 THEN
+            RAISE EXCEPTION 'ledger entry % has % posting(s); an entry needs at least two', {entry}, posting_count
+                USING ERRCODE = 'check_violation';
+        END IF;
+        SELECT currency INTO bad_currency FROM ledger_posting WHERE entry_id = {entry}
+            GROUP BY currency HAVING sum(amount_minor) <> 0 LIMIT 1;
+        IF bad_currency IS NOT NULL THEN
+            RAISE EXCEPTION 'ledger entry % does not balance in %', {entry}, bad_currency
+                USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+    END;
+"""
+
+
+class Account(models.Model):
+    """One account of one agency's ledger, in one currency, for one purpose (and maybe one creator).
+
+    Signs: a posting's amount is positive for a debit and negative for a credit, so that every
+    entry sums to zero. Liabilities and revenue (creator payable, agency revenue) therefore
+    carry negative balances; `Account.normal_sign` turns them into the figure people expect.
+    """
+
+    class Purpose(models.TextChoices):
+        CREATOR_PAYABLE = "creator_payable", _("Creator payable")
+        PARTY_PAYABLE = "party_payable", _("Other party payable")  # key: the party slug
+        AGENCY_REVENUE = "agency_revenue", _("Agency revenue")
+        ADVANCES_RECEIVABLE = "advances_receivable", _("Advances receivable")
+        DEDUCTION = "deduction", _("Deduction")  # key: the rule's deduction id
+        INCOME_CLEARING = "income_clearing", _("Income clearing")
+        GUARANTEE_TOP_UP = "guarantee_top_up", _("Guarantee top-up")
+        TAX_WITHHOLDING_PAYABLE = "tax_withholding_payable", _("Tax withholding payable")
+        PAYOUTS_IN_FLIGHT = "payouts_in_flight", _("Payouts in flight")
+        BANK = "bank", _("Bank / cash")
+        ROUNDING = "rounding", _("Rounding")
+        FX = "fx", _("Foreign exchange")
+
+    # Accounts whose balance is normally a credit (negative): shown negated to people.
+    CREDIT_NORMAL = frozenset(
+        {
+            Purpose.CREATOR_PAYABLE,
+            Purpose.PARTY_PAYABLE,
+            Purpose.AGENCY_REVENUE,
+            Purpose.DEDUCTION,
+            Purpose.TAX_WITHHOLDING_PAYABLE,
+            Purpose.PAYOUTS_IN_FLIGHT,
+        }
+    )
+    CREATOR_REQUIRED = frozenset({Purpose.CREATOR_PAYABLE, Purpose.ADVANCES_RECEIVABLE})
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="ledger_accounts")
+    creator = models.ForeignKey(
+        "creators.Creator", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_accounts"
+    )
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    key = models.CharField(max_length=64, blank=True, default="")
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agency_id", "purpose", "key", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "creator", "purpose", "key", "currency"],
+                nulls_distinct=False,
+                name="ledger_account_unique_purpose",
+            ),
+            # Target of the postings' composite foreign key (account_id, currency).
+            models.UniqueConstraint(fields=["id", "currency"], name="ledger_account_id_currency"),
+            models.CheckConstraint(
+                condition=~Q(purpose__in=["creator_payable", "advances_receivable"])
+                | Q(creator__isnull=False),
+                name="ledger_account_creator_required",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="ledger_account_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        parts = [self.get_purpose_display()]
+        if self.key:
+            parts.append(self.key)
+        if self.creator_id:
+            parts.append(f"creator {self.creator_id}")
+        return f"{' · '.join(parts)} ({self.currency})"
+
+    @property
+    def normal_sign(self) -> int:
+        return -1 if self.purpose in self.CREDIT_NORMAL else 1
+
+
+class RuleSetSnapshot(models.Model):
+    """A split rule set document exactly as it was evaluated, stored once per content hash."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    document = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(name="protect_update_delete", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"rule set {self.sha256[:12]}"
+
+
+class LedgerHead(models.Model):
+    """The tip of one agency's hash chain. Its row lock serialises appends to that ledger."""
+
+    agency = models.OneToOneField(
+        "agencies.Agency", on_delete=models.PROTECT, primary_key=True, related_name="ledger_head"
+    )
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"ledger head of agency {self.agency_id} at {self.last_seq}"
+
+
+class JournalEntry(models.Model):
+    """One balanced movement of money, immutable once committed, chained to its predecessor."""
+
+    class Kind(models.TextChoices):
+        INCOME_LINE = "income_line", _("Income line")
+        REFUND = "refund", _("Refund")
+        GUARANTEE_TOP_UP = "guarantee_top_up", _("Guarantee top-up")
+        ADVANCE = "advance", _("Advance")
+        PAYOUT = "payout", _("Payout")
+        MANUAL_ADJUSTMENT = "manual_adjustment", _("Manual adjustment")
+        REVERSAL = "reversal", _("Reversal")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="ledger_entries")
+    # The creator the entry is about (splits, advances, payouts); null for agency-only movements.
+    creator = models.ForeignKey(
+        "creators.Creator", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    seq = models.BigIntegerField(help_text="Position in the agency's chain: 1, 2, 3… without gaps.")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    request_sha256 = models.CharField(
+        max_length=64, help_text="Fingerprint of what was asked: a reused key must ask the same."
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    cause_reference = models.CharField(max_length=200, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    memo = models.CharField(max_length=500, blank=True, default="")
+    effective_date = models.DateField(help_text="The day the movement counts for, in the agency's time zone.")
+    posted_at = models.DateTimeField()
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    # Contracts land later: a plain id now, turned into a foreign key by the contracts app's
+    # migration without changing the column.
+    contract_version_id = models.BigIntegerField(null=True, blank=True)
+    rule_id = models.CharField(max_length=64, blank=True, default="")
+    rule_set = models.ForeignKey(
+        RuleSetSnapshot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    engine_line = models.JSONField(
+        null=True, blank=True, help_text="The engine's input line, amounts in minor units."
+    )
+    engine_state = models.JSONField(
+        null=True, blank=True, help_text="The engine state the line was evaluated in."
+    )
+    trace = models.JSONField(null=True, blank=True, help_text="The engine's structured trace of the split.")
+
+    class Meta:
+        verbose_name_plural = _("journal entries")
+        ordering = ["agency_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "seq"], name="ledger_entry_seq_unique"),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="ledger_entry_seq_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False)
+                | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="ledger_entry_reversal_names_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="manual_adjustment") | (~Q(reason="") & Q(author__isnull=False)),
+                name="ledger_entry_manual_has_reason_and_author",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "effective_date"], name="ledger_entry_agency_date"),
+            models.Index(fields=["creator", "effective_date"], name="ledger_entry_creator_date"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="protect_update_delete", operation=pgtrigger.Update | pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="balanced_at_commit",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                timing=pgtrigger.Deferred,
+                func=_BALANCE_CHECK.format(entry="NEW.id"),
+            ),
+            pgtrigger.Trigger(
+                name="no_reversal_of_reversal",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                condition=pgtrigger.Q(new__reverses__isnull=False),
+                func="""
+                    IF EXISTS (SELECT 1 FROM ledger_journalentry
+                               WHERE id = NEW.reverses_id AND (kind = 'reversal' OR agency_id <> NEW.agency_id)) THEN
+                        RAISE EXCEPTION 'ledger entry % is a reversal or belongs to another ledger: it cannot be reversed',
+                            NEW.reverses_id USING ERRCODE = 'check_violation';
+                    END IF;
+                    RETURN NEW;
+                """,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.get_kind_display()} ({self.idempotency_key})"
+
+
+class Posting(models.Model):
+    """One signed amount on one account: positive debits, negative credits."""
+
+    # No single-column indexes: (entry, line_no) and (account, entry) cover both lookups, and
+    # every extra index slows the bulk COPY path.
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings", db_index=False)
+    # The database constraint is the composite (account_id, currency) key of migration 0002,
+    # which also proves the posting's currency is its account's.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="postings", db_constraint=False, db_index=False
+    )
+    line_no = models.PositiveSmallIntegerField()
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["entry_id", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "line_no"], name="ledger_posting_line_unique"),
+            models.CheckConstraint(condition=~Q(amount_minor=0), name="ledger_posting_non_zero"),
+        ]
+        indexes = [models.Index(fields=["account", "entry"], name="ledger_posting_account_entry")]
+        triggers = [
+            pgtrigger.Protect(name="protect_update_delete", operation=pgtrigger.Update | pgtrigger.Delete),
+            # Catches a posting added later to an already committed entry.
+            pgtrigger.Trigger(
+                name="balanced_at_commit",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                timing=pgtrigger.Deferred,
+                func=_BALANCE_CHECK.format(entry="NEW.entry_id"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount_minor} {self.currency} on account {self.account_id}"
+
+
+class AccountBalance(models.Model):
+    """An account's running balance, upserted in the transaction of every entry that touches it."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.PROTECT, primary_key=True, related_name="balance"
+    )
+    currency = models.CharField(max_length=3)
+    balance_minor = models.BigIntegerField(default=0)
+    posting_count = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.balance_minor} {self.currency} on account {self.account_id}"
+
+
+class AccountPeriodBalance(models.Model):
+    """An account's movements in one month ("2026-11", the agency's time zone): debits, credits, net."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="period_balances")
+    period = models.CharField(max_length=7)
+    currency = models.CharField(max_length=3)
+    debit_minor = models.BigIntegerField(default=0)
+    credit_minor = models.BigIntegerField(default=0)
+    net_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "period"], name="ledger_period_balance_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period}: {self.net_minor} {self.currency} on account {self.account_id}"

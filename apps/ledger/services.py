@@ -1,0 +1,876 @@
+"""The ledger: double-entry, append-only, tamper-evident; every fen explainable.
+
+Design
+------
+* Accounts belong to exactly one agency ledger (optionally one creator), have one purpose
+  (creator payable, agency revenue, deduction per id, income clearing, bank…) and one currency.
+* A JournalEntry is one balanced movement; its Postings are signed integer minor units
+  (positive debit, negative credit). PostgreSQL enforces the invariants (see models.py): every
+  entry sums to zero per currency with at least two non-zero postings (deferred constraint
+  triggers, checked at commit), the posting currency is the account's, nothing is ever
+  updated or deleted, corrections are reversing entries, and an entry is reversed once at most.
+* Idempotency (TigerBeetle's idempotent ids): every entry has a unique key and stores the
+  SHA-256 of what was asked (`request_sha256`). The same key with the same request returns
+  the first entry; with a different request it is an `idempotency_conflict`.
+* Tamper evidence (Formance's hash-chained log): entries of one agency form a chain. Entry n
+  stores seq n (gapless), prev_hash = hash of entry n-1 (64 zeros for the first) and
+  hash = SHA-256(bytes(prev_hash) || canonical JSON {content, posted_at, seq}), where content
+  covers every stored field and the postings in line order. Appends to one chain are serialised
+  by a row lock on the agency's LedgerHead; lock order is head first, then balance rows by
+  account id, so two writers never wait on each other in opposite orders.
+* Balances per account and per account-month (in the agency's time zone) are upserted in the
+  same transaction by one set-based INSERT … ON CONFLICT DO UPDATE per entry (per batch on the
+  bulk path), so reading a balance or a monthly total never scans postings.
+* Splits keep what is needed to re-run them (apps/ledger/splitting.py): the rule set snapshot,
+  the engine's input line and state, the rule id and the engine's structured trace.
+* `ledger_post_many` is the bulk path for recognition: one lock, COPY into entries and
+  postings, the chain computed in Python, one balance upsert for the whole batch.
+* Contracts land later: `contract_version_id` is a plain BigInteger column today; the contracts
+  app turns it into a foreign key without rewriting the column.
+
+`manage.py verify_ledger` (apps/ledger/verification.py) re-checks all of the above from the rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from apps.agencies.models import Agency
+from apps.common.exceptions import ApplicationError, NotFound
+from apps.common.money import MAX_ABS_MINOR, is_known_currency, to_decimal_string
+from apps.ledger.models import (
+    GENESIS_HASH,
+    Account,
+    AccountBalance,
+    JournalEntry,
+    Posting,
+    RuleSetSnapshot,
+)
+from apps.ledger.splitting import (
+    AccountKey,
+    canonical_json,
+    engine_line_dump,
+    engine_state_dump,
+    jsonable,
+    rule_set_sha256,
+    split_moves,
+)
+from apps.splits.engine import Evaluator, Line
+
+Kind = JournalEntry.Kind
+Purpose = Account.Purpose
+
+MAX_ATTEMPTS = 5
+# Serialization failure and deadlock: transient, safe to retry the whole transaction.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+# --- Inputs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostingSpec:
+    """One line of an entry. `currency`, when given, must be the account's (a guard for callers)."""
+
+    account: Account | int
+    amount_minor: int
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class SplitRecord:
+    """What a split entry keeps so that it can be explained and re-evaluated later."""
+
+    rule_set_document: dict[str, Any]
+    engine_line: dict[str, Any]
+    engine_state: dict[str, Any]
+    rule_id: str
+    trace: Any
+    contract_version_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    """An entry not yet posted: the input of ledger_post_many (ledger_post builds one for you)."""
+
+    idempotency_key: str
+    kind: str
+    effective_date: datetime.date
+    postings: Sequence[PostingSpec]
+    cause_reference: str = ""
+    reason: str = ""
+    author_id: int | None = None
+    creator_id: int | None = None
+    memo: str = ""
+    reverses_id: int | None = None
+    split: SplitRecord | None = None
+
+
+@dataclass
+class _Prepared:
+    """A validated draft with its content serialised once (for the fingerprint and the chain)."""
+
+    draft: EntryDraft
+    postings: list[tuple[int, int, str]]  # (account id, amount, currency) in line order
+    content_json: str
+    request_sha256: str
+    rule_set_sha256: str | None
+    result_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- Accounts ----------------------------------------------------------------------------------
+
+
+def ledger_account_get_or_create(
+    *, agency: Agency, purpose: str, currency: str, creator: Any | None = None, key: str = ""
+) -> Account:
+    """The agency's account for (purpose, key, creator, currency), created on first use."""
+    if purpose not in Purpose.values:
+        raise ApplicationError(
+            f"{purpose!r} is not a ledger account purpose.", code="invalid_account_purpose"
+        )
+    if not is_known_currency(currency):
+        raise ApplicationError(f"{currency!r} is not a known ISO 4217 currency.", code="invalid_currency")
+    if purpose in Account.CREATOR_REQUIRED and creator is None:
+        raise ApplicationError(f"A {purpose} account belongs to a creator.", code="creator_required")
+    # get_or_create retries the read after losing a race on the unique constraint.
+    account, _ = Account.objects.get_or_create(
+        agency=agency, creator=creator, purpose=purpose, key=key, currency=currency
+    )
+    return account
+
+
+class AccountResolver:
+    """Finds or creates an agency's accounts by (purpose, key, creator), remembering them:
+    recognising thousands of lines touches a handful of accounts."""
+
+    def __init__(self, *, agency: Agency, currency: str) -> None:
+        self.agency = agency
+        self.currency = currency
+        self._cache: dict[AccountKey, Account] = {}
+
+    def __call__(self, purpose: str, key: str = "", creator_id: int | None = None) -> Account:
+        cache_key = (purpose, key, creator_id)
+        account = self._cache.get(cache_key)
+        if account is None:
+            creator = None
+            if creator_id is not None:
+                from apps.creators.models import Creator
+
+                creator = Creator.objects.get(pk=creator_id)
+            account = ledger_account_get_or_create(
+                agency=self.agency, purpose=purpose, currency=self.currency, creator=creator, key=key
+            )
+            self._cache[cache_key] = account
+        return account
+
+
+# --- Content, fingerprint and chain --------------------------------------------------------------
+
+
+def entry_content(
+    *,
+    agency_id: int,
+    creator_id: int | None,
+    idempotency_key: str,
+    kind: str,
+    cause_reference: str,
+    reason: str,
+    author_id: int | None,
+    memo: str,
+    effective_date: datetime.date,
+    reverses_id: int | None,
+    contract_version_id: int | None,
+    rule_id: str,
+    rule_set_sha256: str | None,
+    engine_line: Any,
+    engine_state: Any,
+    trace: Any,
+    postings: Iterable[tuple[int, int, str]],
+) -> str:
+    """The canonical JSON of everything an entry says. Posting and verify_ledger both call this."""
+    return canonical_json(
+        {
+            "agency": agency_id,
+            "creator": creator_id,
+            "key": idempotency_key,
+            "kind": kind,
+            "cause": cause_reference,
+            "reason": reason,
+            "author": author_id,
+            "memo": memo,
+            "effective_date": effective_date.isoformat(),
+            "reverses": reverses_id,
+            "contract_version": contract_version_id,
+            "rule_id": rule_id,
+            "rule_set": rule_set_sha256,
+            "line": engine_line,
+            "state": engine_state,
+            "trace": trace,
+            "postings": [list(posting) for posting in postings],
+        }
+    )
+
+
+def posted_at_text(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(*, prev_hash: str, content_json: str, posted_at: datetime.datetime, seq: int) -> str:
+    """SHA-256(prev_hash bytes || canonical JSON {"content", "posted_at", "seq"})."""
+    # Written out rather than canonical_json(dict): content_json is already canonical, and this
+    # is byte-for-byte what canonical_json would produce (keys sorted, no spaces).
+    document = f'{{"content":{content_json},"posted_at":"{posted_at_text(posted_at)}","seq":{seq}}}'
+    return hashlib.sha256(bytes.fromhex(prev_hash) + document.encode()).hexdigest()
+
+
+def period_of(effective_date: datetime.date) -> str:
+    return f"{effective_date.year:04d}-{effective_date.month:02d}"
+
+
+def agency_local_date(agency: Agency, moment: datetime.datetime) -> datetime.date:
+    """The calendar day of `moment` in the agency's time zone: the day an entry counts for."""
+    return moment.astimezone(ZoneInfo(agency.time_zone)).date()
+
+
+# --- Validation ----------------------------------------------------------------------------------
+
+
+def _load_accounts(agency: Agency, drafts: Sequence[EntryDraft]) -> dict[int, Account]:
+    ids = {
+        posting.account.pk if isinstance(posting.account, Account) else posting.account
+        for draft in drafts
+        for posting in draft.postings
+    }
+    valid_ids = [
+        account_id for account_id in ids if isinstance(account_id, int) and not isinstance(account_id, bool)
+    ]
+    # Only this agency's accounts: another ledger's account is as unknown as a missing one.
+    return {account.pk: account for account in Account.objects.filter(agency=agency, pk__in=valid_ids)}
+
+
+def _prepare(
+    agency: Agency, draft: EntryDraft, accounts: dict[int, Account], sha_cache: dict[int, str]
+) -> _Prepared:
+    """Refuse bad input with a message a person understands; serialise what is asked once."""
+    key = draft.idempotency_key
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise ApplicationError(
+            "An idempotency key of 1 to 200 characters is required.", code="invalid_idempotency_key"
+        )
+    if draft.kind not in Kind.values:
+        raise ApplicationError(f"{draft.kind!r} is not a kind of ledger entry.", code="invalid_kind")
+    if (draft.kind == Kind.REVERSAL) != (draft.reverses_id is not None):
+        raise ApplicationError(
+            "Reversals are posted with ledger_reverse and only they name an entry.", code="invalid_kind"
+        )
+    if draft.kind == Kind.MANUAL_ADJUSTMENT and (not draft.reason.strip() or draft.author_id is None):
+        raise ApplicationError(
+            "A manual adjustment needs a reason and its author.", code="manual_needs_reason"
+        )
+    if not isinstance(draft.effective_date, datetime.date) or isinstance(
+        draft.effective_date, datetime.datetime
+    ):
+        raise ApplicationError("The effective date must be a calendar date.", code="invalid_effective_date")
+    if len(draft.postings) < 2:
+        raise ApplicationError(
+            f"An entry needs at least two postings; {key!r} has {len(draft.postings)}.",
+            code="too_few_postings",
+        )
+    postings: list[tuple[int, int, str]] = []
+    totals: dict[str, int] = defaultdict(int)
+    for number, spec in enumerate(draft.postings, start=1):
+        account_id = spec.account.pk if isinstance(spec.account, Account) else spec.account
+        account = accounts.get(account_id) if isinstance(account_id, int) else None
+        if account is None:
+            raise ApplicationError(
+                f"Posting {number} names account {account_id!r}, which is not an account of {agency.name}'s ledger.",
+                code="unknown_account",
+            )
+        amount = spec.amount_minor
+        if not isinstance(amount, int) or isinstance(amount, bool) or abs(amount) > MAX_ABS_MINOR:
+            raise ApplicationError(
+                f"Posting {number}: amounts are integers of minor units up to 10^15.", code="invalid_amount"
+            )
+        if amount == 0:
+            raise ApplicationError(f"Posting {number} is zero; leave it out.", code="zero_posting")
+        if spec.currency is not None and spec.currency != account.currency:
+            raise ApplicationError(
+                f"Posting {number} is in {spec.currency} but its account {account} holds {account.currency}.",
+                code="currency_mismatch",
+            )
+        postings.append((account.pk, amount, account.currency))
+        totals[account.currency] += amount
+    unbalanced = {currency: total for currency, total in totals.items() if total != 0}
+    if unbalanced:
+        amounts = ", ".join(f"{to_decimal_string(total, c)} {c}" for c, total in sorted(unbalanced.items()))
+        if len(totals) > 1 and sum(totals.values()) == 0:
+            raise ApplicationError(
+                f"Entry {key!r} moves money across currencies ({amounts}): each currency must balance on "
+                "its own; convert through FX accounts.",
+                code="cross_currency",
+            )
+        raise ApplicationError(f"Entry {key!r} does not balance: it is off by {amounts}.", code="unbalanced")
+
+    split = draft.split
+    rule_set_sha = None
+    if split is not None:
+        document_id = id(split.rule_set_document)
+        rule_set_sha = sha_cache.get(document_id)
+        if rule_set_sha is None:
+            rule_set_sha = sha_cache[document_id] = rule_set_sha256(split.rule_set_document)
+    content_json = entry_content(
+        agency_id=agency.pk,
+        creator_id=draft.creator_id,
+        idempotency_key=key,
+        kind=draft.kind,
+        cause_reference=draft.cause_reference,
+        reason=draft.reason,
+        author_id=draft.author_id,
+        memo=draft.memo,
+        effective_date=draft.effective_date,
+        reverses_id=draft.reverses_id,
+        contract_version_id=split.contract_version_id if split else None,
+        rule_id=split.rule_id if split else "",
+        rule_set_sha256=rule_set_sha,
+        engine_line=split.engine_line if split else None,
+        engine_state=split.engine_state if split else None,
+        trace=split.trace if split else None,
+        postings=postings,
+    )
+    return _Prepared(
+        draft=draft,
+        postings=postings,
+        content_json=content_json,
+        request_sha256=hashlib.sha256(content_json.encode()).hexdigest(),
+        rule_set_sha256=rule_set_sha,
+    )
+
+
+# --- The append ------------------------------------------------------------------------------------
+
+
+def _in_money_transaction[T](work: Callable[[], T]) -> T:
+    """Run `work` in a transaction: durable with bounded retries when we are the outermost money
+    mover, or inside the caller's transaction (the caller then owns retries)."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return work()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with transaction.atomic(durable=True):
+                return work()
+        except OperationalError as error:
+            sqlstate = getattr(error.__cause__, "sqlstate", None)
+            if sqlstate not in _RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
+                raise
+            # Jittered backoff so that the retrying writers do not collide again in step.
+            time.sleep(0.005 * 2**attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def _lock_head(agency_id: int) -> tuple[int, str]:
+    """Lock the agency's chain head (creating it on first use) and return (last seq, last hash)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_ledgerhead (agency_id, last_seq, last_hash, updated_at) "
+            "VALUES (%s, 0, %s, now()) ON CONFLICT (agency_id) DO NOTHING",
+            [agency_id, GENESIS_HASH],
+        )
+        cursor.execute(
+            "SELECT last_seq, last_hash FROM ledger_ledgerhead WHERE agency_id = %s FOR NO KEY UPDATE",
+            [agency_id],
+        )
+        last_seq, last_hash = cursor.fetchone()
+    return last_seq, last_hash
+
+
+def _apply_balances(moves: Iterable[tuple[int, str, str, int]]) -> None:
+    """Upsert account and account-month balances for (account id, currency, period, amount) moves.
+
+    One statement (two data-modifying CTE parts) whatever the number of postings; rows are
+    inserted in account-id order so that concurrent writers lock them in the same order.
+    """
+    per_account: dict[int, list[Any]] = {}
+    per_period: dict[tuple[int, str], list[Any]] = {}
+    for account_id, currency, period, amount in moves:
+        total = per_account.get(account_id)
+        if total is None:
+            per_account[account_id] = [currency, amount, 1]
+        else:
+            total[1] += amount
+            total[2] += 1
+        month = per_period.get((account_id, period))
+        if month is None:
+            month = per_period[(account_id, period)] = [currency, 0, 0]
+        if amount > 0:
+            month[1] += amount
+        else:
+            month[2] -= amount
+    accounts = sorted(per_account)
+    periods = sorted(per_period)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH account_totals AS (
+                INSERT INTO ledger_accountbalance AS b (account_id, currency, balance_minor, posting_count)
+                SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::bigint[]) ORDER BY 1
+                ON CONFLICT (account_id) DO UPDATE
+                    SET balance_minor = b.balance_minor + EXCLUDED.balance_minor,
+                        posting_count = b.posting_count + EXCLUDED.posting_count
+                RETURNING 1
+            )
+            INSERT INTO ledger_accountperiodbalance AS p
+                (account_id, period, currency, debit_minor, credit_minor, net_minor)
+            SELECT account_id, period, currency, debit, credit, debit - credit
+            FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], %s::bigint[])
+                AS m(account_id, period, currency, debit, credit)
+            ORDER BY account_id, period
+            ON CONFLICT (account_id, period) DO UPDATE
+                SET debit_minor = p.debit_minor + EXCLUDED.debit_minor,
+                    credit_minor = p.credit_minor + EXCLUDED.credit_minor,
+                    net_minor = p.net_minor + EXCLUDED.net_minor
+            """,
+            [
+                accounts,
+                [per_account[a][0] for a in accounts],
+                [per_account[a][1] for a in accounts],
+                [per_account[a][2] for a in accounts],
+                [a for a, _ in periods],
+                [p for _, p in periods],
+                [per_period[k][0] for k in periods],
+                [per_period[k][1] for k in periods],
+                [per_period[k][2] for k in periods],
+            ],
+        )
+
+
+def _snapshot_ids(prepared: Sequence[_Prepared]) -> dict[str, int]:
+    """Store each distinct rule set document once (by content hash); return sha -> id."""
+    documents: dict[str, dict[str, Any]] = {}
+    for item in prepared:
+        if item.rule_set_sha256 is not None and item.rule_set_sha256 not in documents:
+            assert item.draft.split is not None
+            documents[item.rule_set_sha256] = item.draft.split.rule_set_document
+    if not documents:
+        return {}
+    RuleSetSnapshot.objects.bulk_create(
+        [RuleSetSnapshot(sha256=sha, document=document) for sha, document in documents.items()],
+        ignore_conflicts=True,
+    )
+    return dict(RuleSetSnapshot.objects.filter(sha256__in=list(documents)).values_list("sha256", "id"))
+
+
+def _resolve_idempotency(prepared: Sequence[_Prepared]) -> list[_Prepared]:
+    """Mark drafts already posted (same key, same request) and refuse reused keys; return the new ones."""
+    by_key: dict[str, _Prepared] = {}
+    fresh: list[_Prepared] = []
+    for item in prepared:
+        earlier = by_key.get(item.draft.idempotency_key)
+        if earlier is not None:
+            if earlier.request_sha256 != item.request_sha256:
+                raise _conflict(item.draft.idempotency_key)
+            item.extra["same_as"] = earlier
+            continue
+        by_key[item.draft.idempotency_key] = item
+        fresh.append(item)
+    existing = dict(
+        JournalEntry.objects.filter(idempotency_key__in=list(by_key)).values_list(
+            "idempotency_key", "request_sha256"
+        )
+    )
+    if not existing:
+        return fresh
+    ids = dict(
+        JournalEntry.objects.filter(idempotency_key__in=list(existing)).values_list("idempotency_key", "id")
+    )
+    new: list[_Prepared] = []
+    for item in fresh:
+        stored = existing.get(item.draft.idempotency_key)
+        if stored is None:
+            new.append(item)
+        elif stored != item.request_sha256:
+            raise _conflict(item.draft.idempotency_key)
+        else:
+            item.result_id = ids[item.draft.idempotency_key]
+    return new
+
+
+def _conflict(key: str) -> ApplicationError:
+    return ApplicationError(
+        f"The idempotency key {key!r} was already used for a different entry; use a new key.",
+        code="idempotency_conflict",
+    )
+
+
+def _check_reversals(new: Sequence[_Prepared]) -> None:
+    """Under the head lock: a reversal's original must still be unreversed (the unique
+    constraint would refuse it too, but with a message nobody should have to read)."""
+    targets = [item.draft.reverses_id for item in new if item.draft.reverses_id is not None]
+    if not targets:
+        return
+    if len(set(targets)) != len(targets):
+        raise ApplicationError("One batch reverses the same entry twice.", code="already_reversed")
+    reversed_already = list(
+        JournalEntry.objects.filter(reverses_id__in=targets).values_list("reverses__seq", flat=True)
+    )
+    if reversed_already:
+        raise ApplicationError(
+            f"Entry #{reversed_already[0]} has already been reversed; an entry is reversed at most once.",
+            code="already_reversed",
+        )
+
+
+def _append(agency: Agency, prepared: Sequence[_Prepared], *, bulk: bool) -> list[int]:
+    """Lock the chain head, then append the new entries after it; return every draft's entry id."""
+    snapshot_ids = _snapshot_ids(prepared)
+    last_seq, last_hash = _lock_head(agency.pk)
+    new = _resolve_idempotency(prepared)
+    _check_reversals(new)
+    if new:
+        posted_at = timezone.now()
+        for item in new:
+            last_seq += 1
+            item.extra["seq"] = last_seq
+            item.extra["prev_hash"] = last_hash
+            last_hash = chain_hash(
+                prev_hash=last_hash, content_json=item.content_json, posted_at=posted_at, seq=last_seq
+            )
+            item.extra["hash"] = last_hash
+        try:
+            if bulk:
+                _insert_copy(agency, new, posted_at, snapshot_ids)
+            else:
+                _insert_orm(agency, new, posted_at, snapshot_ids)
+        except IntegrityError as error:
+            if "idempotency_key" in str(error):
+                # Another agency's writer took the same key between our check and our insert.
+                raise _conflict(new[0].draft.idempotency_key) from None
+            raise
+        _apply_balances(
+            (account_id, currency, period_of(item.draft.effective_date), amount)
+            for item in new
+            for account_id, amount, currency in item.postings
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE ledger_ledgerhead SET last_seq = %s, last_hash = %s, updated_at = now() WHERE agency_id = %s",
+                [last_seq, last_hash, agency.pk],
+            )
+    results: list[int] = []
+    for item in prepared:
+        source = item.extra.get("same_as", item)
+        assert source.result_id is not None
+        results.append(source.result_id)
+    return results
+
+
+def _entry_fields(item: _Prepared) -> dict[str, Any]:
+    draft = item.draft
+    split = draft.split
+    return {
+        "creator_id": draft.creator_id,
+        "idempotency_key": draft.idempotency_key,
+        "request_sha256": item.request_sha256,
+        "kind": draft.kind,
+        "cause_reference": draft.cause_reference,
+        "reason": draft.reason,
+        "author_id": draft.author_id,
+        "memo": draft.memo,
+        "effective_date": draft.effective_date,
+        "reverses_id": draft.reverses_id,
+        "contract_version_id": split.contract_version_id if split else None,
+        "rule_id": split.rule_id if split else "",
+        "engine_line": split.engine_line if split else None,
+        "engine_state": split.engine_state if split else None,
+        "trace": split.trace if split else None,
+    }
+
+
+def _insert_orm(
+    agency: Agency, new: Sequence[_Prepared], posted_at: datetime.datetime, snapshot_ids: dict[str, int]
+) -> None:
+    for item in new:
+        entry = JournalEntry.objects.create(
+            agency=agency,
+            seq=item.extra["seq"],
+            prev_hash=item.extra["prev_hash"],
+            hash=item.extra["hash"],
+            posted_at=posted_at,
+            rule_set_id=snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None,
+            **_entry_fields(item),
+        )
+        Posting.objects.bulk_create(
+            [
+                Posting(
+                    entry=entry, account_id=account_id, line_no=number, amount_minor=amount, currency=currency
+                )
+                for number, (account_id, amount, currency) in enumerate(item.postings)
+            ]
+        )
+        item.result_id = entry.pk
+
+
+_ENTRY_COLUMNS = (
+    "id, public_id, agency_id, creator_id, seq, prev_hash, hash, idempotency_key, request_sha256, kind, "
+    "cause_reference, reason, author_id, memo, effective_date, posted_at, reverses_id, contract_version_id, "
+    "rule_id, rule_set_id, engine_line, engine_state, trace"
+)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    """One field of COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, dict | list):
+        return canonical_json(value).translate(_COPY_ESCAPES)
+    return str(value)
+
+
+def _insert_copy(
+    agency: Agency, new: Sequence[_Prepared], posted_at: datetime.datetime, snapshot_ids: dict[str, int]
+) -> None:
+    """COPY the batch into entries and postings (ids reserved first, so postings can name them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) FROM generate_series(1, %s)",
+            [len(new)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        posted = posted_at.isoformat()
+        entries = io.StringIO()
+        postings = io.StringIO()
+        for entry_id, item in zip(ids, new, strict=True):
+            item.result_id = entry_id
+            fields = _entry_fields(item)
+            row = (
+                entry_id,
+                uuid.uuid4(),
+                agency.pk,
+                fields["creator_id"],
+                item.extra["seq"],
+                item.extra["prev_hash"],
+                item.extra["hash"],
+                fields["idempotency_key"],
+                fields["request_sha256"],
+                fields["kind"],
+                fields["cause_reference"],
+                fields["reason"],
+                fields["author_id"],
+                fields["memo"],
+                fields["effective_date"].isoformat(),
+                posted,
+                fields["reverses_id"],
+                fields["contract_version_id"],
+                fields["rule_id"],
+                snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None,
+                fields["engine_line"],
+                fields["engine_state"],
+                fields["trace"],
+            )
+            entries.write("\t".join(map(_copy_value, row)))
+            entries.write("\n")
+            for number, (account_id, amount, currency) in enumerate(item.postings):
+                postings.write(f"{entry_id}\t{account_id}\t{number}\t{amount}\t{currency}\n")
+        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        with raw.copy(f"COPY ledger_journalentry ({_ENTRY_COLUMNS}) FROM STDIN") as copy:
+            copy.write(entries.getvalue())
+        with raw.copy(
+            "COPY ledger_posting (entry_id, account_id, line_no, amount_minor, currency) FROM STDIN"
+        ) as copy:
+            copy.write(postings.getvalue())
+
+
+# --- Public services ---------------------------------------------------------------------------
+
+
+def ledger_post(
+    *,
+    agency: Agency,
+    idempotency_key: str,
+    kind: str,
+    effective_date: datetime.date,
+    postings: Sequence[PostingSpec],
+    cause_reference: str = "",
+    reason: str = "",
+    author: Any | None = None,
+    creator: Any | None = None,
+    memo: str = "",
+    split: SplitRecord | None = None,
+) -> JournalEntry:
+    """Post one balanced entry to the agency's chain; the same key and request return the first entry.
+
+    Invariant: the entry, its postings, its balances and the chain head commit together or not at all.
+    """
+    draft = EntryDraft(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        effective_date=effective_date,
+        postings=postings,
+        cause_reference=str(cause_reference),
+        reason=reason,
+        author_id=author.pk if author is not None else None,
+        creator_id=creator.pk if creator is not None else None,
+        memo=memo,
+        split=split,
+    )
+    [entry_id] = ledger_post_many(agency=agency, drafts=[draft], bulk=False)
+    return JournalEntry.objects.get(pk=entry_id)
+
+
+def ledger_post_many(*, agency: Agency, drafts: Sequence[EntryDraft], bulk: bool = True) -> list[int]:
+    """Post a batch of entries in one transaction (COPY when `bulk`); returns each draft's entry id.
+
+    All or nothing: one bad draft refuses the whole batch and nothing is written.
+    """
+    if not drafts:
+        return []
+    accounts = _load_accounts(agency, drafts)
+    sha_cache: dict[int, str] = {}
+    prepared = [_prepare(agency, draft, accounts, sha_cache) for draft in drafts]
+    return _in_money_transaction(lambda: _append(agency, prepared, bulk=bulk))
+
+
+def ledger_reverse(
+    *,
+    entry: JournalEntry,
+    idempotency_key: str,
+    reason: str,
+    author: Any | None = None,
+    effective_date: datetime.date | None = None,
+) -> JournalEntry:
+    """Post the mirror image of `entry`, naming it. A reversal is never reversed, an entry only once."""
+    if entry.kind == Kind.REVERSAL:
+        raise ApplicationError(
+            f"Entry #{entry.seq} is itself a reversal and cannot be reversed; post a new entry instead.",
+            code="reversal_of_reversal",
+        )
+    if not reason.strip():
+        raise ApplicationError("A reversal needs a reason.", code="reversal_needs_reason")
+    agency = entry.agency
+    postings = [
+        PostingSpec(account=account_id, amount_minor=-amount)
+        for account_id, amount in entry.postings.order_by("line_no").values_list("account_id", "amount_minor")
+    ]
+    draft = EntryDraft(
+        idempotency_key=idempotency_key,
+        kind=Kind.REVERSAL,
+        effective_date=effective_date or agency_local_date(agency, timezone.now()),
+        postings=postings,
+        cause_reference=f"entry:{entry.public_id}",
+        reason=reason,
+        author_id=author.pk if author is not None else None,
+        creator_id=entry.creator_id,
+        reverses_id=entry.pk,
+    )
+    [entry_id] = ledger_post_many(agency=agency, drafts=[draft], bulk=False)
+    return JournalEntry.objects.get(pk=entry_id)
+
+
+def split_entry_draft(
+    *,
+    agency: Agency,
+    creator: Any,
+    evaluator: Evaluator,
+    line: Line,
+    idempotency_key: str,
+    accounts: AccountResolver,
+    cause_reference: str = "",
+    contract_version_id: int | None = None,
+    effective_date: datetime.date | None = None,
+) -> EntryDraft:
+    """Evaluate `line` with the engine (advancing `evaluator`) and describe its split entry.
+
+    The evaluator belongs to the caller: if posting fails, discard it and rebuild its state.
+    """
+    rule_set = evaluator.rule_set
+    state = engine_state_dump(evaluator, line)
+    result = evaluator.evaluate(line)
+    if result.error is not None:
+        raise ApplicationError(f"Income line {line.id} cannot be split: {result.error}.", code="split_failed")
+    assert result.rule is not None
+    moves = split_moves(result=result, rule_set=rule_set, creator_id=creator.pk)
+    return EntryDraft(
+        idempotency_key=idempotency_key,
+        kind=Kind.REFUND if line.refund_of is not None or line.gross < 0 else Kind.INCOME_LINE,
+        effective_date=effective_date or agency_local_date(agency, line.occurred_at),
+        postings=[PostingSpec(account=accounts(*key), amount_minor=amount) for key, amount in moves],
+        cause_reference=cause_reference or f"line:{line.id}",
+        creator_id=creator.pk,
+        split=SplitRecord(
+            rule_set_document=rule_set.document,
+            engine_line=engine_line_dump(line),
+            engine_state=state,
+            rule_id=result.rule.id,
+            trace=jsonable(result.trace),
+            contract_version_id=contract_version_id,
+        ),
+    )
+
+
+def ledger_post_split(
+    *,
+    agency: Agency,
+    creator: Any,
+    evaluator: Evaluator,
+    line: Line,
+    idempotency_key: str,
+    cause_reference: str = "",
+    contract_version_id: int | None = None,
+    effective_date: datetime.date | None = None,
+) -> JournalEntry:
+    """Split one income line with the engine and post it (see split_entry_draft)."""
+    accounts = AccountResolver(agency=agency, currency=evaluator.rule_set.currency)
+    draft = split_entry_draft(
+        agency=agency,
+        creator=creator,
+        evaluator=evaluator,
+        line=line,
+        idempotency_key=idempotency_key,
+        accounts=accounts,
+        cause_reference=cause_reference,
+        contract_version_id=contract_version_id,
+        effective_date=effective_date,
+    )
+    [entry_id] = ledger_post_many(agency=agency, drafts=[draft], bulk=False)
+    return JournalEntry.objects.get(pk=entry_id)
+
+
+def ledger_entry_get(*, public_id: uuid.UUID | str) -> JournalEntry:
+    """An entry by public id, for services (no tenancy: callers that serve people use selectors)."""
+    try:
+        return JournalEntry.objects.select_related("agency").get(public_id=public_id)
+    except (JournalEntry.DoesNotExist, ValueError):
+        raise NotFound() from None
+
+
+__all__ = [
+    "AccountBalance",
+    "AccountResolver",
+    "EntryDraft",
+    "PostingSpec",
+    "SplitRecord",
+    "ledger_account_get_or_create",
+    "ledger_post",
+    "ledger_post_many",
+    "ledger_post_split",
+    "ledger_reverse",
+    "split_entry_draft",
+]

@@ -1,0 +1,270 @@
+"""Re-check an agency's ledger from its rows: the chain, the balance of every entry, the stored
+balances, and every split against a fresh evaluation by the engine.
+
+Reads in chunks of entries (in chain order) so that a ledger of millions of postings is checked
+in bounded memory; what it sums per account and per month stays as small as the chart of accounts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.agencies.models import Agency
+from apps.ledger.models import (
+    GENESIS_HASH,
+    Account,
+    AccountBalance,
+    AccountPeriodBalance,
+    JournalEntry,
+    LedgerHead,
+    Posting,
+    RuleSetSnapshot,
+)
+from apps.ledger.services import chain_hash, entry_content, period_of
+from apps.ledger.splitting import engine_line_load, engine_state_load, jsonable, rule_set_sha256, split_moves
+from apps.splits.engine import InvalidRules, RuleSet, parse_rule_set
+
+CHUNK = 2000
+MAX_PROBLEMS = 50  # enough to see a pattern; a broken ledger would otherwise print millions of lines
+
+_ENTRY_FIELDS = (
+    "id",
+    "public_id",
+    "creator_id",
+    "seq",
+    "prev_hash",
+    "hash",
+    "idempotency_key",
+    "request_sha256",
+    "kind",
+    "cause_reference",
+    "reason",
+    "author_id",
+    "memo",
+    "effective_date",
+    "posted_at",
+    "reverses_id",
+    "contract_version_id",
+    "rule_id",
+    "rule_set_id",
+    "engine_line",
+    "engine_state",
+    "trace",
+)
+
+
+@dataclass
+class AgencyReport:
+    agency: str
+    entries: int = 0
+    postings: int = 0
+    splits_recomputed: int = 0
+    accounts: int = 0
+    period_balances: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+
+
+def _entry_chunks(agency: Agency) -> Iterator[list[dict[str, Any]]]:
+    after = 0
+    while True:
+        chunk = list(
+            JournalEntry.objects.filter(agency=agency, seq__gt=after)
+            .order_by("seq")
+            .values(*_ENTRY_FIELDS)[:CHUNK]
+        )
+        if not chunk:
+            return
+        yield chunk
+        after = chunk[-1]["seq"]
+
+
+def _name(entry: dict[str, Any]) -> str:
+    return f"entry #{entry['seq']} ({entry['public_id']}, key {entry['idempotency_key']!r})"
+
+
+def ledger_verify_agency(agency: Agency) -> AgencyReport:
+    """Check one agency's ledger; every mismatch is a problem naming the entry or account."""
+    report = AgencyReport(agency=f"{agency.name} ({agency.public_id})")
+    accounts = {
+        account.pk: account
+        for account in Account.objects.filter(agency=agency).only(
+            "id", "purpose", "key", "creator_id", "currency"
+        )
+    }
+    by_key = {(a.purpose, a.key, a.creator_id, a.currency): a.pk for a in accounts.values()}
+    snapshots: dict[int, tuple[str, RuleSet | None]] = {}
+    sums: dict[int, int] = defaultdict(int)
+    counts: dict[int, int] = defaultdict(int)
+    months: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+
+    for chunk in _entry_chunks(agency):
+        postings_by_entry: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        for entry_id, account_id, amount, currency in (
+            Posting.objects.filter(entry_id__in=[entry["id"] for entry in chunk])
+            .order_by("entry_id", "line_no")
+            .values_list("entry_id", "account_id", "amount_minor", "currency")
+        ):
+            postings_by_entry[entry_id].append((account_id, amount, currency))
+        for entry in chunk:
+            report.entries += 1
+            postings = postings_by_entry.get(entry["id"], [])
+            report.postings += len(postings)
+            name = _name(entry)
+            if entry["seq"] != expected_seq:
+                report.problem(f"{name}: sequence gap, expected #{expected_seq}")
+            expected_seq = entry["seq"] + 1
+            if entry["prev_hash"] != prev_hash:
+                report.problem(f"{name}: prev_hash does not match the hash of the entry before it")
+
+            sha = None
+            if entry["rule_set_id"] is not None:
+                sha = _snapshot(snapshots, entry["rule_set_id"])[0]
+            content_json = entry_content(
+                agency_id=agency.pk,
+                creator_id=entry["creator_id"],
+                idempotency_key=entry["idempotency_key"],
+                kind=entry["kind"],
+                cause_reference=entry["cause_reference"],
+                reason=entry["reason"],
+                author_id=entry["author_id"],
+                memo=entry["memo"],
+                effective_date=entry["effective_date"],
+                reverses_id=entry["reverses_id"],
+                contract_version_id=entry["contract_version_id"],
+                rule_id=entry["rule_id"],
+                rule_set_sha256=sha,
+                engine_line=entry["engine_line"],
+                engine_state=entry["engine_state"],
+                trace=entry["trace"],
+                postings=postings,
+            )
+            computed = chain_hash(
+                prev_hash=entry["prev_hash"],
+                content_json=content_json,
+                posted_at=entry["posted_at"],
+                seq=entry["seq"],
+            )
+            if computed != entry["hash"]:
+                report.problem(f"{name}: hash mismatch, its content or postings were changed after posting")
+            prev_hash = entry["hash"]
+
+            totals: dict[str, int] = defaultdict(int)
+            period = period_of(entry["effective_date"])
+            for account_id, amount, currency in postings:
+                account = accounts.get(account_id)
+                if account is None or account.currency != currency:
+                    report.problem(
+                        f"{name}: a posting names account {account_id}, not a {currency} account of this ledger"
+                    )
+                totals[currency] += amount
+                sums[account_id] += amount
+                counts[account_id] += 1
+                month = months[(account_id, period)]
+                month[0 if amount > 0 else 1] += abs(amount)
+            if len(postings) < 2 or any(totals.values()):
+                report.problem(f"{name}: does not balance ({dict(totals)}, {len(postings)} postings)")
+
+            if entry["rule_set_id"] is not None:
+                report.splits_recomputed += 1
+                problem = _recompute_split(entry, postings, snapshots, by_key)
+                if problem:
+                    report.problem(f"{name}: {problem}")
+
+    head = LedgerHead.objects.filter(agency=agency).values_list("last_seq", "last_hash").first()
+    if report.entries and head != (expected_seq - 1, prev_hash):
+        report.problem(f"ledger head {head} does not point at the last entry (#{expected_seq - 1})")
+
+    stored = {
+        row[0]: row[1:]
+        for row in AccountBalance.objects.filter(account__agency=agency).values_list(
+            "account_id", "balance_minor", "posting_count"
+        )
+    }
+    report.accounts = len(stored)
+    for account_id in sorted(set(stored) | set(counts)):
+        expected = (sums.get(account_id, 0), counts.get(account_id, 0))
+        if stored.get(account_id, (0, 0)) != expected:
+            report.problem(
+                f"account {account_id}: stored balance {stored.get(account_id)} != sum of postings {expected}"
+            )
+    stored_months = {
+        (row[0], row[1]): list(row[2:])
+        for row in AccountPeriodBalance.objects.filter(account__agency=agency).values_list(
+            "account_id", "period", "debit_minor", "credit_minor", "net_minor"
+        )
+    }
+    report.period_balances = len(stored_months)
+    for key in sorted(set(stored_months) | set(months)):
+        debit, credit = months.get(key, [0, 0])
+        if stored_months.get(key, [0, 0, 0]) != [debit, credit, debit - credit]:
+            report.problem(
+                f"account {key[0]} in {key[1]}: stored month {stored_months.get(key)} != postings {[debit, credit, debit - credit]}"
+            )
+    return report
+
+
+def _snapshot(cache: dict[int, tuple[str, RuleSet | None]], snapshot_id: int) -> tuple[str, RuleSet | None]:
+    cached = cache.get(snapshot_id)
+    if cached is None:
+        snapshot = RuleSetSnapshot.objects.get(pk=snapshot_id)
+        try:
+            rule_set: RuleSet | None = parse_rule_set(snapshot.document)
+        except InvalidRules:
+            rule_set = None
+        # The stored sha is what the entry hash covers; the document must still match it.
+        sha = snapshot.sha256 if rule_set_sha256(snapshot.document) == snapshot.sha256 else "tampered"
+        cached = cache[snapshot_id] = (sha, rule_set)
+    return cached
+
+
+def _recompute_split(
+    entry: dict[str, Any],
+    postings: list[tuple[int, int, str]],
+    snapshots: dict[int, tuple[str, RuleSet | None]],
+    by_key: dict[tuple[str, str, int | None, str], int],
+) -> str | None:
+    """Re-run the engine on the stored line in the stored state; None when it agrees."""
+    sha, rule_set = _snapshot(snapshots, entry["rule_set_id"])
+    if rule_set is None or sha == "tampered":
+        return "its rule set snapshot no longer validates or no longer matches its hash"
+    try:
+        evaluator = engine_state_load(rule_set, entry["engine_state"])
+        result = evaluator.evaluate(engine_line_load(entry["engine_line"]))
+    except (KeyError, TypeError, ValueError, StopIteration) as error:
+        return f"its stored engine input cannot be re-evaluated ({error!r})"
+    if result.error is not None:
+        return f"re-evaluation fails with {result.error}"
+    assert result.rule is not None
+    if result.rule.id != entry["rule_id"]:
+        return f"re-evaluation matches rule {result.rule.id!r}, the entry says {entry['rule_id']!r}"
+    if jsonable(result.trace) != entry["trace"]:
+        return "re-evaluation gives a different trace"
+    expected = sorted(
+        (by_key.get((purpose, key, creator, rule_set.currency)), amount)
+        for (purpose, key, creator), amount in split_moves(
+            result=result, rule_set=rule_set, creator_id=entry["creator_id"]
+        )
+    )
+    actual = sorted((account_id, amount) for account_id, amount, _ in postings)
+    if expected != actual:
+        return f"re-evaluation gives postings {expected}, the entry has {actual}"
+    return None
+
+
+def ledger_verify(*, agency: Agency | None = None) -> list[AgencyReport]:
+    """Verify one agency's ledger, or every agency that has one."""
+    agencies = (
+        [agency]
+        if agency is not None
+        else list(Agency.objects.filter(ledger_head__isnull=False).order_by("pk"))
+    )
+    return [ledger_verify_agency(item) for item in agencies]
