@@ -44,7 +44,6 @@ INSTALLED_APPS = [
     "apps.creators",
     "apps.splits",
     "apps.ledger",
-    "apps.ledger",
 ]
 
 MIDDLEWARE = [
