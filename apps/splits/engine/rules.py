@@ -11,7 +11,14 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apps.splits.engine.money import EXPONENTS, PERCENT_SCALE, AmountError, parse_amount, parse_percent
+from apps.splits.engine.money import (
+    EXPONENTS,
+    PERCENT_SCALE,
+    AmountError,
+    format_percent,
+    parse_amount,
+    parse_percent,
+)
 
 SLUG = re.compile(r"[a-z][a-z0-9_]*")
 TIER_PERIODS = ("month", "quarter", "year", "contract")
@@ -167,8 +174,7 @@ def _split(value: Any, path: str, parties: tuple[str, ...]) -> tuple[int, ...]:
             raise InvalidRules(path, f"must name every party; {party!r} is missing")
     weights = tuple(_percent(value[party], path + pointer(party)) for party in parties)
     if sum(weights) != PERCENT_SCALE:
-        total = sum(weights)
-        raise InvalidRules(path, f"percents sum to {total // 10_000}.{total % 10_000:04d}, not exactly 100")
+        raise InvalidRules(path, f"percents sum to {format_percent(sum(weights))}, not exactly 100")
     return weights
 
 
