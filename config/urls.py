@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.agencies.api.urls")),
     path("", include("apps.creators.api.urls")),
+    path("splits/", include("apps.splits.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("health/", account_views.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("me/", include("apps.accounts.urls")),
+    path("splits/", include("apps.splits.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
