@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell sha256sum $(LOCK) 2>/dev/null | cut -c1-12)
 
-.PHONY: help venv run test test-fast lint fmt typecheck bench migrate seed messages lock clean
+.PHONY: help venv run test lint fmt typecheck bench migrate seed messages lock db-stop clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ run: venv ## Serve the app at http://127.0.0.1:8000 with a Celery worker and bea
 test: venv ## Run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) scripts/with_database.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv ## ruff check + format check + migrations check
+lint: venv ## ruff check + format check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
@@ -48,7 +48,7 @@ typecheck: venv ## mypy (strict on the money apps)
 	$(PY) scripts/with_database.py -- $(PY) -m mypy apps config
 
 bench: venv ## Run the benchmarks in bench/ and print their figures
-	$(PY) scripts/with_database.py -- $(PY) bench/run.py
+	@for b in bench/*.py; do echo "== $$b"; $(PY) scripts/with_database.py -- $(PY) $$b || exit 1; done
 
 migrate: venv ## Apply migrations to the configured database
 	$(PY) scripts/with_database.py -- $(PY) manage.py migrate
@@ -63,5 +63,8 @@ lock: ## Re-lock requirements/*.lock from pyproject.toml (needs uv in .venv)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.12 --no-header -o requirements/dev.lock
 	$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.12 --no-header -o requirements/prod.lock
 
-clean: ## Remove the venv, the embedded database and caches
+db-stop: ## Stop the embedded PostgreSQL (if it runs)
+	@test -x $(PY) && $(PY) scripts/with_database.py --stop || true
+
+clean: db-stop ## Remove the venv, the embedded database and caches
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache .mypy_cache
