@@ -84,9 +84,10 @@ def engine_state_dump(evaluator: Evaluator, line: Line) -> dict[str, Any]:
     every entry with the history before it."""
     rules = evaluator.rule_set.rules
     originals: dict[str, Any] = {}
-    if line.refund_of is not None and line.refund_of in evaluator.originals:
-        rule, unrefunded, remaining = evaluator.originals[line.refund_of]
-        originals[line.refund_of] = {"rule": rule.id, "unrefunded": unrefunded, "remaining": list(remaining)}
+    if line.refund_of is not None:
+        refundable = _refundable_parts(evaluator, line.refund_of)
+        if refundable is not None:
+            originals[line.refund_of] = refundable
     return {
         "advance_outstanding": evaluator.advance_outstanding,
         "rule_net": sorted(
@@ -105,11 +106,32 @@ def engine_state_load(rule_set: RuleSet, state: dict[str, Any]) -> Evaluator:
     }
     evaluator.agency_share = {key: int(value) for key, value in state["agency_share"].items()}
     evaluator.creator_share = {key: int(value) for key, value in state["creator_share"].items()}
-    evaluator.originals = {
+    # The engine reads a refund's original from `refundable` first (the form it takes once
+    # refunded), so restoring it there is enough whatever the original's history was.
+    evaluator.refundable = {
         line_id: [rule_set.rule(data["rule"]), int(data["unrefunded"]), [int(v) for v in data["remaining"]]]
         for line_id, data in state["originals"].items()
     }
     return evaluator
+
+
+def _refundable_parts(evaluator: Evaluator, line_id: str) -> dict[str, Any] | None:
+    """What a refund of `line_id` may still reverse, in a form independent of the engine's
+    internal caching: the rule id, the unrefunded gross and the remaining parts (deductions,
+    payables in party order, recouped)."""
+    refunded = evaluator.refundable.get(line_id)
+    if refunded is not None:
+        rule, unrefunded, remaining = refunded
+        return {"rule": rule.id, "unrefunded": unrefunded, "remaining": list(remaining)}
+    original = evaluator.originals.get(line_id)
+    if original is None:
+        return None
+    rule_index, gross, deductions, payable, recouped = original
+    return {
+        "rule": evaluator.rule_set.rules[rule_index].id,
+        "unrefunded": gross,
+        "remaining": [*deductions, *payable, recouped],
+    }
 
 
 AccountKey = tuple[str, str, int | None]  # (purpose, key, creator id)

@@ -246,8 +246,6 @@ def _recompute_split(
     assert result.rule is not None
     if result.rule.id != entry["rule_id"]:
         return f"re-evaluation matches rule {result.rule.id!r}, the entry says {entry['rule_id']!r}"
-    if jsonable(result.trace) != entry["trace"]:
-        return "re-evaluation gives a different trace"
     expected = sorted(
         (by_key.get((purpose, key, creator, rule_set.currency)), amount)
         for (purpose, key, creator), amount in split_moves(
@@ -257,6 +255,8 @@ def _recompute_split(
     actual = sorted((account_id, amount) for account_id, amount, _ in postings)
     if expected != actual:
         return f"re-evaluation gives postings {expected}, the entry has {actual}"
+    if jsonable(result.trace) != entry["trace"]:
+        return "re-evaluation gives a different trace"
     return None
 
 
