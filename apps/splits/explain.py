@@ -269,4 +269,4 @@ def explain_summary(
         pieces.append(" + ".join(portions))
     pieces.extend(after)
     pieces.append(_shares(rule_set, result.payable, viewer))
-    return " → ".join(pieces) + "."
+    return _("%(steps)s.") % {"steps": " → ".join(pieces)}

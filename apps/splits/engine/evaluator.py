@@ -366,12 +366,23 @@ class Evaluator:
         trace = [("refund", refund_of, weights, parts, given)]
         return LineResult(line_id, rule, gross, deductions, net, tuple(shares), recouped, payable, trace)
 
+    def refund_state(self, line_id: str) -> tuple[Rule, int, tuple[int, ...]] | None:
+        """What refunds of a positive line may still reverse: its rule, the unrefunded gross and
+        the remaining parts (deductions, payables in party order, recouped); None if unknown.
+        A stable view for callers that persist state, whatever the evaluator caches inside."""
+        if line_id in self.refundable:
+            rule, unrefunded, remaining = self.refundable[line_id]
+            return rule, unrefunded, tuple(remaining)
+        kept = self.originals.get(line_id)
+        if kept is None:
+            return None
+        rule_index, gross, deductions, payable, recouped = kept
+        return self.rule_set.rules[rule_index], gross, (*deductions, *payable, recouped)
+
     def unrefunded(self, line_id: str) -> int:
         """How much of a positive line's gross later refunds may still reverse (0 if unknown)."""
-        if line_id in self.refundable:
-            return self.refundable[line_id][1]
-        original = self.originals.get(line_id)
-        return original[1] if original is not None else 0
+        state = self.refund_state(line_id)
+        return state[1] if state is not None else 0
 
     def close_period(self, key: str) -> tuple[int, int]:
         """Minimum guarantee at the close of a guarantee period: (creator's share, agency top-up).
