@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from apps.splits.engine import InvalidDocument, run
 from apps.splits.explain import error_text
@@ -18,9 +18,13 @@ class Command(BaseCommand):
         "and print the split-rules result document as JSON. Exit 0 also for INVALID_RULES, which is a result."
     )
 
+    # A pure computation: it needs neither the database nor the URLconf that system checks load.
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="path of the JSON document, or - for standard input")
 
+    @no_translations  # a command's messages are the same on every machine: the English source
     def handle(self, *args: Any, file: str, **options: Any) -> None:
         document = _read(file)
         try:
