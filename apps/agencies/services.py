@@ -79,3 +79,18 @@ def representation_open(*, agency: Agency, creator: Any, started_on: datetime.da
     if existing is not None:
         return existing
     return Representation.objects.create(agency=agency, creator=creator, started_on=started_on)
+
+
+@transaction.atomic
+def representation_close(*, agency: Agency, creator: Any, ended_on: datetime.date) -> Representation | None:
+    """End the open representation span (contracts call this when the last active version ends); idempotent."""
+    span = (
+        Representation.objects.select_for_update(no_key=True)
+        .filter(agency=agency, creator=creator, ended_on__isnull=True)
+        .first()
+    )
+    if span is None:
+        return None
+    span.ended_on = max(ended_on, span.started_on)
+    span.save(update_fields=["ended_on"])
+    return span

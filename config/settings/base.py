@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     # third party
     "rest_framework",
     "django_filters",
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "apps.creators",
     "apps.splits",
     "apps.ledger",
+    "apps.contracts",
 ]
 
 MIDDLEWARE = [
