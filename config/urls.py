@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.agencies.api.urls")),
     path("", include("apps.creators.api.urls")),
     path("splits/", include("apps.splits.api.urls")),
+    path("ledger/", include("apps.ledger.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 

@@ -1,0 +1,115 @@
+"""Staff see the ledger in Django admin, read-only: nothing is added, changed or deleted here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from apps.common.money import format_money
+from apps.ledger.models import (
+    Account,
+    AccountBalance,
+    AccountPeriodBalance,
+    JournalEntry,
+    Posting,
+    RuleSetSnapshot,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """No add, change or delete, and no delete action: corrections are reversing entries."""
+
+    actions = None  # removes "delete selected" (and any other bulk action) from the list page
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    extra = 0
+    can_delete = False
+    fields = ["line_no", "account", "amount", "currency"]
+    readonly_fields = fields
+    ordering = ["line_no"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="amount")
+    def amount(self, posting: Posting) -> str:
+        return format_money(posting.amount_minor, posting.currency)
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "agency", "creator", "purpose", "key", "currency"]
+    list_filter = ["purpose", "currency"]
+    search_fields = ["key", "agency__name", "creator__display_name"]
+    list_select_related = ["agency", "creator"]
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "agency", "kind", "effective_date", "posted_at", "idempotency_key", "creator"]
+    list_filter = ["kind", "agency"]
+    search_fields = ["idempotency_key", "cause_reference", "hash"]
+    list_select_related = ["agency", "creator"]
+    date_hierarchy = "effective_date"
+    inlines = [PostingInline]
+    fieldsets = [
+        ("Entry", {"fields": ["agency", "seq", "kind", "effective_date", "posted_at", "creator", "memo"]}),
+        ("Cause", {"fields": ["cause_reference", "reason", "author", "reverses", "idempotency_key"]}),
+        (
+            "Split",
+            {"fields": ["contract_version_id", "rule_id", "rule_set", "trace_pretty", "engine_line_pretty"]},
+        ),
+        ("Tamper evidence", {"fields": ["prev_hash", "hash", "request_sha256"]}),
+    ]
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+
+    @admin.display(description="trace")
+    def trace_pretty(self, entry: JournalEntry) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(entry.trace, indent=1, ensure_ascii=False))
+
+    @admin.display(description="engine input line")
+    def engine_line_pretty(self, entry: JournalEntry) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(entry.engine_line, indent=1, ensure_ascii=False))
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdmin):
+    list_display = ["entry", "line_no", "account", "amount_minor", "currency"]
+    list_select_related = ["entry", "account"]
+    list_filter = ["currency"]
+
+
+@admin.register(AccountBalance)
+class AccountBalanceAdmin(ReadOnlyAdmin):
+    list_display = ["account", "balance_minor", "currency", "posting_count"]
+    list_select_related = ["account"]
+
+
+@admin.register(AccountPeriodBalance)
+class AccountPeriodBalanceAdmin(ReadOnlyAdmin):
+    list_display = ["account", "period", "debit_minor", "credit_minor", "net_minor", "currency"]
+    list_filter = ["period"]
+    list_select_related = ["account"]
+
+
+@admin.register(RuleSetSnapshot)
+class RuleSetSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["sha256", "created_at"]

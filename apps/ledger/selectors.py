@@ -1,0 +1,136 @@
+"""Reads of the ledger, always through the caller's scope (apps.common.tenancy).
+
+An active member of an agency sees that agency's whole ledger. A creator sees the entries that
+touch their own accounts, and of those entries only the postings on their own accounts (the
+entry's trace still explains their split). Everyone else sees nothing: 404, never 403.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import agency_filter, get_scoped_or_404, scope_for
+from apps.ledger.models import Account, AccountBalance, AccountPeriodBalance, JournalEntry, Posting
+
+_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+def _account_condition(actor: Any, *, prefix: str = "") -> Q:
+    """Accounts the actor may see: their agencies' accounts and their own creator accounts."""
+    condition = agency_filter(actor, agency_field=f"{prefix}agency")
+    creator_id = scope_for(actor).creator_id
+    if creator_id is not None:
+        condition |= Q(**{f"{prefix}creator_id": creator_id})
+    return condition
+
+
+def _posting_condition(actor: Any) -> Q:
+    condition = agency_filter(actor, agency_field="entry__agency")
+    creator_id = scope_for(actor).creator_id
+    if creator_id is not None:
+        condition |= Q(account__creator_id=creator_id)
+    return condition
+
+
+def _check_period(period: str | None) -> None:
+    if period is not None and not _PERIOD.match(period):
+        raise ApplicationError(f"{period!r} is not a month such as 2026-03.", code="invalid_period")
+
+
+def entry_list_for_actor(
+    *,
+    actor: Any,
+    account: UUID | str | None = None,
+    creator: UUID | str | None = None,
+    period: str | None = None,
+) -> QuerySet[JournalEntry]:
+    """Entries the actor may see, newest first, with only the postings they may see."""
+    _check_period(period)
+    scope = scope_for(actor)
+    if scope.user_id is None:
+        return JournalEntry.objects.none()
+    condition = agency_filter(actor, agency_field="agency")
+    if scope.creator_id is not None:
+        condition |= Q(pk__in=Posting.objects.filter(account__creator_id=scope.creator_id).values("entry_id"))
+    entries = JournalEntry.objects.filter(condition)
+    if account is not None:
+        entries = entries.filter(pk__in=Posting.objects.filter(account__public_id=account).values("entry_id"))
+    if creator is not None:
+        entries = entries.filter(
+            pk__in=Posting.objects.filter(account__creator__public_id=creator).values("entry_id")
+        )
+    if period is not None:
+        year, month = (int(part) for part in period.split("-"))
+        entries = entries.filter(effective_date__year=year, effective_date__month=month)
+    postings = (
+        Posting.objects.filter(_posting_condition(actor))
+        .select_related("account__agency", "account__creator")
+        .order_by("line_no")
+    )
+    return (
+        entries.select_related("agency", "creator", "author", "reverses", "rule_set")
+        .prefetch_related(Prefetch("postings", queryset=postings))
+        .order_by("-id")
+    )
+
+
+def entry_get_for_actor(*, actor: Any, public_id: UUID | str) -> JournalEntry:
+    return get_scoped_or_404(entry_list_for_actor(actor=actor), public_id=public_id)
+
+
+def account_list_for_actor(*, actor: Any) -> QuerySet[Account]:
+    if scope_for(actor).user_id is None:
+        return Account.objects.none()
+    return Account.objects.filter(_account_condition(actor)).select_related("agency", "creator")
+
+
+def balance_list_for_actor(
+    *, actor: Any, creator: UUID | str | None = None, agency: UUID | str | None = None
+) -> QuerySet[AccountBalance]:
+    """Running balances of the accounts the actor may see (one row per account, no posting scan)."""
+    if scope_for(actor).user_id is None:
+        return AccountBalance.objects.none()
+    balances = AccountBalance.objects.filter(_account_condition(actor, prefix="account__"))
+    if creator is not None:
+        balances = balances.filter(account__creator__public_id=creator)
+    if agency is not None:
+        balances = balances.filter(account__agency__public_id=agency)
+    return balances.select_related("account__agency", "account__creator").order_by("account_id")
+
+
+def period_balance_list_for_actor(
+    *, actor: Any, period: str, creator: UUID | str | None = None, agency: UUID | str | None = None
+) -> QuerySet[AccountPeriodBalance]:
+    """Monthly debits, credits and net of the accounts the actor may see."""
+    _check_period(period)
+    if scope_for(actor).user_id is None:
+        return AccountPeriodBalance.objects.none()
+    months = AccountPeriodBalance.objects.filter(_account_condition(actor, prefix="account__"), period=period)
+    if creator is not None:
+        months = months.filter(account__creator__public_id=creator)
+    if agency is not None:
+        months = months.filter(account__agency__public_id=agency)
+    return months.select_related("account__agency", "account__creator").order_by("account_id")
+
+
+def creator_balances(*, creator_id: int, period: str | None = None) -> dict[str, Any]:
+    """A creator's balances (and one month's totals) straight from the balance tables: two
+    index lookups whatever the number of postings. For services and benchmarks (no scope)."""
+    balances = list(
+        AccountBalance.objects.filter(account__creator_id=creator_id).values_list(
+            "account__purpose", "account__currency", "balance_minor"
+        )
+    )
+    months = []
+    if period is not None:
+        months = list(
+            AccountPeriodBalance.objects.filter(account__creator_id=creator_id, period=period).values_list(
+                "account__purpose", "currency", "debit_minor", "credit_minor", "net_minor"
+            )
+        )
+    return {"balances": balances, "period": months}
