@@ -21,8 +21,8 @@ _ROW_FIELDS = {"gross": "gross", "expenses": "expenses", "occurred_at": "occurre
 @require_http_methods(["GET", "POST"])
 def simulator(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        context = {"form": RuleSetForm(), "formset": IncomeLineFormSet(initial=_example_lines())}
-        return render(request, "splits/simulator.html", context)
+        blank = {"form": RuleSetForm(), "formset": IncomeLineFormSet(initial=_example_lines())}
+        return render(request, "splits/simulator.html", blank)
 
     form = RuleSetForm(request.POST)
     formset = IncomeLineFormSet(request.POST)

@@ -91,3 +91,22 @@ def test_schema_and_engine_both_accept_a_full_rule_set():
     )
     assert list(VALIDATOR.iter_errors(document)) == []
     parse_rule_set(document)
+
+
+@pytest.mark.parametrize(
+    ("currency", "limit"),
+    [("CNY", "10000000000000.00"), ("JPY", "1000000000000000"), ("KWD", "1000000000000")],
+)
+def test_schema_and_engine_agree_on_the_largest_amount(currency, limit):
+    at_limit = {
+        **copy.deepcopy(BASE),
+        "currency": currency,
+        "agency_cap": {"amount": limit, "period": "month"},
+    }
+    assert list(VALIDATOR.iter_errors(at_limit)) == []
+    parse_rule_set(at_limit)
+    over = copy.deepcopy(at_limit)
+    over["agency_cap"]["amount"] = limit[:-1] + "1"
+    assert list(VALIDATOR.iter_errors(over))
+    with pytest.raises(InvalidRules):
+        parse_rule_set(over)

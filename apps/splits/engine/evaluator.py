@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from datetime import UTC, datetime
+from typing import Any
 
 from apps.splits.engine.money import HALF_PERCENT, MAX_MINOR, PERCENT_SCALE, allocate, format_amount, half_up
 from apps.splits.engine.periods import PeriodClock
@@ -33,6 +34,7 @@ UNKNOWN_ORIGINAL = "UNKNOWN_ORIGINAL"
 REFUND_EXCEEDS_ORIGINAL = "REFUND_EXCEEDS_ORIGINAL"
 EXPENSES_NOT_ALLOWED = "EXPENSES_NOT_ALLOWED"
 _NO_RULE = -1
+Step = tuple[Any, ...]  # ("tag", ...fields); see the module docstring
 
 
 class Line:
@@ -88,7 +90,7 @@ class LineResult:
         shares: tuple[int, ...],
         recouped: int,
         payable: tuple[int, ...],
-        trace: list[tuple],
+        trace: list[Step],
         error: str | None = None,
     ) -> None:
         self.line_id = line_id
@@ -130,7 +132,7 @@ class LineResult:
         }
 
 
-def line_error(line_id: str, code: str, field: str, reason: str, detail: str = "") -> LineResult:
+def line_error(line_id: str, code: str, field: str, reason: str, detail: object = "") -> LineResult:
     return LineResult(line_id, None, 0, (), 0, (), 0, (), [("error", code, field, reason, detail)], code)
 
 
@@ -154,7 +156,7 @@ class Evaluator:
         # Copies of rule set fields the hot path reads on every line (one attribute hop less).
         self._creator = rule_set.creator_index
         self._agency = rule_set.agency_index
-        self._agency_cap = rule_set.agency_cap
+        self._agency_cap = rule_set.agency_cap or 0  # read only when there is a cap
         self._recoupment = rule_set.recoupment
         zone = rule_set.zone
         self._tier_clock = PeriodClock(rule_set.tier_period, zone)
@@ -198,7 +200,7 @@ class Evaluator:
         if claimed and cap_percent is None:
             return line_error(line_id, EXPENSES_NOT_ALLOWED, "expenses", "not_allowed", rule.id)
 
-        trace = [("match", rule.id, source, platform, rule.match_keys)]
+        trace: list[Step] = [("match", rule.id, source, platform, rule.match_keys)]
         deductions = []
         rest = gross
         for deduction_id, percent in rule.deductions:
@@ -276,9 +278,12 @@ class Evaluator:
                     after[creator] = creator_share - recouped
                     payable = tuple(after)
 
-        clock = self._guarantee_clock
-        if clock is not None:
-            guarantee_key = clock.key if clock.start <= moment < clock.end else clock.locate(moment)
+        guarantee_clock = self._guarantee_clock
+        if guarantee_clock is not None:
+            if guarantee_clock.start <= moment < guarantee_clock.end:
+                guarantee_key = guarantee_clock.key
+            else:
+                guarantee_key = guarantee_clock.locate(moment)
             self.creator_share[guarantee_key] = self.creator_share.get(guarantee_key, 0) + creator_share
 
         deductions_tuple = tuple(deductions)
@@ -289,7 +294,7 @@ class Evaluator:
         return LineResult(line_id, rule, gross, deductions_tuple, net, shares, recouped, payable, trace)
 
     @staticmethod
-    def _tiered(rule: Rule, so_far: int, net: int, trace: list) -> tuple[int, ...]:
+    def _tiered(rule: Rule, so_far: int, net: int, trace: list[Step]) -> tuple[int, ...]:
         """Marginal tiers: split the interval the line covers at the thresholds."""
         if net >= 0:
             low, high = so_far, so_far + net
@@ -363,7 +368,7 @@ class Evaluator:
             guarantee_key = self._guarantee_clock.locate(occurred_at)
             self.creator_share[guarantee_key] = self.creator_share.get(guarantee_key, 0) + shares[creator]
 
-        trace = [("refund", refund_of, weights, parts, given)]
+        trace: list[Step] = [("refund", refund_of, weights, parts, given)]
         return LineResult(line_id, rule, gross, deductions, net, tuple(shares), recouped, payable, trace)
 
     def refund_state(self, line_id: str) -> tuple[Rule, int, tuple[int, ...]] | None:

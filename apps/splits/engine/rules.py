@@ -8,6 +8,7 @@ JSON pointer of the offending value; nothing is evaluated against a rule set tha
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,29 +58,27 @@ def pointer(*parts: str | int) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class Rule:
-    __slots__ = (
-        "bands",
-        "deduction_ids",
-        "deductions",
-        "expenses_cap",
-        "expenses_label",
-        "id",
-        "index",
-        "label",
-        "match_keys",
-        "part_ids",
-        "platforms",
-        "sources",
-        "split",
-        "thresholds",
-        "tier_splits",
-        "tiers",
-    )
+    """One validated rule; percents in units of 0.0001 %, amounts in minor units, weights in
+    party order. eq=False: rules compare by identity, as the evaluator uses them."""
 
-    def __init__(self, **fields: Any) -> None:
-        for name, value in fields.items():
-            setattr(self, name, value)
+    index: int
+    id: str
+    label: str
+    sources: frozenset[str] | None
+    platforms: frozenset[str] | None
+    match_keys: tuple[str, ...]
+    deductions: tuple[tuple[str, int], ...]
+    deduction_ids: tuple[str, ...]
+    expenses_cap: int | None
+    expenses_label: str | None
+    part_ids: tuple[str, ...]
+    split: tuple[int, ...]
+    tiers: tuple[tuple[int, tuple[int, ...]], ...]
+    bands: tuple[tuple[int | None, int | None, tuple[int, ...]], ...]
+    thresholds: tuple[int, ...]
+    tier_splits: tuple[tuple[int, ...], ...]
 
     def matches(self, source: str, platform: str) -> bool:
         return (self.sources is None or source in self.sources) and (
@@ -87,30 +86,25 @@ class Rule:
         )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class RuleSet:
     """A validated rule set. `document` is the original JSON, kept for labels and display."""
 
-    __slots__ = (
-        "agency_cap",
-        "agency_index",
-        "cap_period",
-        "creator_index",
-        "currency",
-        "document",
-        "exponent",
-        "guarantee",
-        "guarantee_period",
-        "parties",
-        "recoupment",
-        "rules",
-        "tier_period",
-        "timezone",
-        "zone",
-    )
-
-    def __init__(self, **fields: Any) -> None:
-        for name, value in fields.items():
-            setattr(self, name, value)
+    document: dict[str, Any]
+    currency: str
+    exponent: int
+    timezone: str
+    zone: ZoneInfo
+    parties: tuple[str, ...]
+    creator_index: int
+    agency_index: int
+    tier_period: str
+    rules: tuple[Rule, ...]
+    agency_cap: int | None
+    cap_period: str | None
+    recoupment: int | None
+    guarantee: int | None
+    guarantee_period: str | None
 
     def rule(self, rule_id: str) -> Rule:
         return next(rule for rule in self.rules if rule.id == rule_id)
@@ -227,7 +221,7 @@ def _rule(value: Any, index: int, parties: tuple[str, ...], exponent: int, seen:
     raw_tiers = value.get("tiers", [])
     if not isinstance(raw_tiers, list):
         raise InvalidRules(path + "/tiers", "must be a list")
-    tiers = []
+    tiers: list[tuple[int, tuple[int, ...]]] = []
     for position, raw in enumerate(raw_tiers):
         at = path + pointer("tiers", position)
         raw = _object(raw, at, frozenset({"above", "split"}), ("above", "split"))
@@ -239,10 +233,12 @@ def _rule(value: Any, index: int, parties: tuple[str, ...], exponent: int, seen:
     # Bands [low, high) of the rule's net in a tier period; None is unbounded. Below the first
     # threshold (including below zero, after refunds) the base split applies.
     thresholds = [above for above, _ in tiers]
-    lows = [None, *thresholds]
-    highs = [*thresholds, None]
+    lows: list[int | None] = [None, *thresholds]
+    highs: list[int | None] = [*thresholds, None]
     weights = [split, *(tier_split for _, tier_split in tiers)]
-    bands = tuple(zip(lows, highs, weights, strict=True))
+    bands: tuple[tuple[int | None, int | None, tuple[int, ...]], ...] = tuple(
+        zip(lows, highs, weights, strict=True)
+    )
 
     return Rule(
         index=index,

@@ -17,9 +17,11 @@ PERCENT_PATTERN = r"^0*(?:100(?:\.0{1,4})?|[0-9]{1,2}(?:\.[0-9]{1,4})?)$"
 
 
 def _amount_pattern(exponent: int) -> str:
-    # At most 10^15 minor units: no more than 15 - exponent digits before the point.
-    whole = rf"0*[0-9]{{1,{15 - exponent}}}"
-    return f"^{whole}$" if exponent == 0 else rf"^{whole}(?:\.[0-9]{{1,{exponent}}})?$"
+    # At most 10^15 minor units: up to 15 - exponent digits before the point, or exactly the limit.
+    if exponent == 0:
+        return r"^0*(?:[0-9]{1,15}|10{15})$"
+    digits = 15 - exponent
+    return rf"^0*(?:[0-9]{{1,{digits}}}(?:\.[0-9]{{1,{exponent}}})?|10{{{digits}}}(?:\.0{{1,{exponent}}})?)$"
 
 
 def _with_amount(pattern: str) -> dict[str, Any]:
