@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.creators.api.urls")),
     path("splits/", include("apps.splits.api.urls")),
     path("ledger/", include("apps.ledger.api.urls")),
+    path("contracts/", include("apps.contracts.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("me/", include("apps.accounts.urls")),
     path("splits/", include("apps.splits.urls")),
+    path("contracts/", include("apps.contracts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

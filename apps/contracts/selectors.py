@@ -19,7 +19,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db.backends.postgresql.psycopg_any import DateRange
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -52,9 +52,17 @@ def _visibility(actor: Any, *, prefix: str = "") -> Q:
 
 
 def contract_list_for_actor(*, actor: Any) -> QuerySet[Contract]:
+    """The actor's agencies' contracts, and their own as a creator once a version was sent."""
+    scope = scope_for(actor)
+    if scope.user_id is None:
+        return Contract.objects.none()
+    sent = Exists(ContractVersion.objects.filter(contract=OuterRef("pk")).exclude(status=Status.DRAFT))
+    condition = Q(agency_id__in=scope.agency_ids)
+    if scope.creator_id is not None:
+        condition |= Q(creator_id=scope.creator_id) & Q(sent)
     versions = ContractVersion.objects.order_by("number")
     return (
-        Contract.objects.filter(_visibility(actor))
+        Contract.objects.filter(condition)
         .select_related("agency", "creator", "template")
         .prefetch_related(Prefetch("versions", queryset=versions))
         .order_by("-created_at")

@@ -688,11 +688,9 @@ def _notify_offer(*, version_id: int) -> None:
 
 
 def _remember(version: ContractVersion, kind: str, key: str) -> bool:
-    """True the first time (version, kind, key) is seen: INSERT ... ON CONFLICT DO NOTHING."""
-    created = ContractReminder.objects.bulk_create(
-        [ContractReminder(version=version, kind=kind, key=key)], ignore_conflicts=True
-    )
-    return bool(created and created[0].pk)
+    """True the first time (version, kind, key) is seen; the unique constraint settles races."""
+    _reminder, created = ContractReminder.objects.get_or_create(version=version, kind=kind, key=key)
+    return created
 
 
 @transaction.atomic
@@ -759,3 +757,42 @@ def contract_pdf_ensure(*, version: ContractVersion) -> ContractVersion:
     version.pdf_sha256 = hashlib.sha256(pdf_bytes).hexdigest()
     version.save(update_fields=["pdf", "pdf_sha256"])
     return version
+
+
+# --- re-authentication and audit metadata of a signing request -------------------------------------
+
+
+def audit_meta_from_request(request: Any, *, reauthenticated_by: str) -> AuditMeta:
+    """IP (through allauth's proxy-aware lookup) and user agent of the request that signs."""
+    from allauth.account.adapter import get_adapter
+
+    try:
+        ip_address = get_adapter().get_client_ip(request)
+    except Exception:
+        ip_address = None
+    return AuditMeta(
+        ip_address=ip_address or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
+        reauthenticated_by=reauthenticated_by,
+    )
+
+
+class ReauthenticationFailed(ApplicationError):
+    status = 403
+
+
+def contract_signer_reauthenticate(*, user: User, password: str, code: str = "") -> str:
+    """API signing re-authenticates in the request itself: the password, and a TOTP code when enrolled."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    if not password or not user.check_password(password):
+        raise ReauthenticationFailed(_("Re-enter your password to sign."), code="reauthentication_failed")
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        return "password"
+    if not code or not TOTP(authenticator).validate_code(code):
+        raise ReauthenticationFailed(
+            _("Enter the current code from your authenticator app to sign."), code="reauthentication_failed"
+        )
+    return "password+totp"

@@ -20,7 +20,9 @@ def builtin(key: str = "exclusive-management-en") -> ContractTemplate:
 
 
 def tiered_rules(creator: str = "70", tier_creator: str = "80") -> dict[str, Any]:
-    rules = copy.deepcopy(next(t for t in BUILTIN_TEMPLATES if t["key"] == "exclusive-management-en")["default_rule_set"])
+    rules = copy.deepcopy(
+        next(t for t in BUILTIN_TEMPLATES if t["key"] == "exclusive-management-en")["default_rule_set"]
+    )
     rules["rules"][0]["split"] = {"creator": creator, "agency": str(100 - int(creator))}
     rules["rules"][0]["tiers"][0]["split"] = {"creator": tier_creator, "agency": str(100 - int(tier_creator))}
     return rules
