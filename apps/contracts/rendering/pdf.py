@@ -1,6 +1,6 @@
 """The signed PDF: the frozen document plus a certificate page, rendered by WeasyPrint.
 
-The document hash travels inside the PDF's metadata (FenrunDocumentSHA256), so a PDF names
+The document hash travels inside the PDF's metadata (fenrundocumentsha256), so a PDF names
 the text it claims to be; the SHA-256 of the PDF bytes is stored when the PDF is first made,
 and `contract_pdf_check` compares an uploaded file with it byte for byte.
 """
@@ -15,8 +15,9 @@ from django.utils import translation
 if TYPE_CHECKING:
     from apps.contracts.models import ContractSignature, ContractVersion
 
-METADATA_DOCUMENT_HASH = "FenrunDocumentSHA256"
-METADATA_VERSION = "FenrunContractVersion"
+# WeasyPrint lowercases <meta> names; the PDF Info keys are these exact strings.
+METADATA_DOCUMENT_HASH = "fenrundocumentsha256"
+METADATA_VERSION = "fenruncontractversion"
 
 
 def render_signed_pdf(version: ContractVersion, signatures: list[ContractSignature]) -> bytes:
