@@ -19,6 +19,7 @@ from apps.agencies.models import Agency, Membership
 from apps.agencies.services import agency_create, membership_set, representation_open
 from apps.creators.models import Creator
 from apps.creators.services import creator_create, platform_account_add
+from apps.ledger.demo import ledger_demo_seed
 
 DEMO_PASSWORD = "fenrun-demo-2026"  # noqa: S105 - a published demo password, never used in production
 DEMO_DOMAIN = "demo.fenrun.local"
@@ -135,4 +136,5 @@ def demo_seed() -> list[DemoLogin]:
         representation_open(agency=agency, creator=creator, started_on=datetime.date(2026, 1, 1))
 
     _enrol_totp(_user(STAFF_EMAIL, "Fenrun Staff", is_staff=True))
+    ledger_demo_seed(agency=agency, author=owner)
     return demo_logins()
