@@ -9,25 +9,31 @@ Usage: python scripts/with_database.py -- COMMAND ...
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from config.embedded import embedded_database_url, stop_embedded
+# Load config/embedded.py on its own: importing the `config` package would load the Celery app,
+# which sets DJANGO_SETTINGS_MODULE, and pytest must keep choosing its own settings.
+_spec = importlib.util.spec_from_file_location(
+    "fenrun_embedded", Path(__file__).resolve().parent.parent / "config" / "embedded.py"
+)
+assert _spec is not None and _spec.loader is not None
+embedded = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(embedded)
 
 
 def main(argv: list[str]) -> int:
     if "--stop" in argv:
-        stop_embedded()
+        embedded.stop_embedded()
         return 0
     command = argv[argv.index("--") + 1 :] if "--" in argv else argv
     if not command:
         print("usage: with_database.py -- COMMAND ...", file=sys.stderr)
         return 2
     if not os.environ.get("DATABASE_URL"):
-        os.environ["DATABASE_URL"] = embedded_database_url()
+        os.environ["DATABASE_URL"] = embedded.embedded_database_url()
     os.execvp(command[0], command)  # noqa: S606
     return 0  # not reached
 
