@@ -205,8 +205,13 @@ def test_refunds_adding_up_to_the_original_reverse_it_exactly(document, items, a
 
 
 @PROPERTY_SETTINGS
-@given(rule_sets(tiers=False, cap=False, recoupment=False), lines(negatives=False, expenses=False))
+@given(
+    rule_sets(tiers=False, cap=False, recoupment=False, expenses=False),
+    lines(negatives=False, expenses=False),
+)
 def test_unlinked_negative_lines_are_sign_symmetric(document, items):
+    # Rules without an expenses clause: under one, the spec's expenses formula deducts
+    # half_up(gross, cap) from a negative line (see test_negative_line_under_an_expenses_clause).
     rule_set = parse_rule_set(document)
     for line in items:
         negative = Line(
@@ -302,3 +307,23 @@ def test_allocate_sums_to_the_amount_and_stays_within_a_unit(amount, weights):
     assert len(given_to) == len(set(given_to)) < max(len(weights), 1) + 1
     for part, weight in zip(parts, weights, strict=True):
         assert abs(part - Fraction(amount * weight, sum(weights))) < 1
+
+
+def test_negative_line_under_an_expenses_clause_follows_the_letter_of_the_spec():
+    # split-rules.md: expenses = min(line expenses, half_up(gross, cap_percent), max(rest, 0)).
+    # For gross -100.00, no expenses, cap 15 %: min(0, -15.00, 0) = -15.00. Reported as a likely
+    # spec oversight (it breaks sign symmetry), implemented as written.
+    document = {
+        "version": 1,
+        "currency": "CNY",
+        "parties": ["creator", "agency"],
+        "rules": [
+            {"id": "brand", "expenses": {"cap_percent": "15"}, "split": {"creator": "70", "agency": "30"}}
+        ],
+    }
+    result = Evaluator(parse_rule_set(document)).evaluate(
+        Line(id="A1", source="brand_deal", platform="douyin", gross=-10000, occurred_at=START)
+    )
+    assert result.deductions == (-1500,)
+    assert result.net == -8500
+    assert sum(result.shares) == -8500

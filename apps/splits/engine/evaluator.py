@@ -214,9 +214,12 @@ class Evaluator:
             rest -= amount
         if cap_percent is not None:
             cap_amount = half_up(gross, cap_percent)
-            # Expenses exist only on positive lines (negative ones are refused above), so a
-            # negative line deducts none: that keeps unlinked adjustments sign-symmetric.
-            amount = min(claimed, cap_amount, rest if rest > 0 else 0) if gross > 0 else 0
+            # The spec's letter: min(line expenses, half_up(gross, cap), max(rest, 0)). On an
+            # unlinked negative line (which carries no expenses) this is half_up(gross, cap), a
+            # negative deduction, so such lines are not sign-symmetric under a rule with an
+            # expenses clause. That looks like an oversight in split-rules.md; it is reported in
+            # the issue note rather than "fixed" here, because the spec is the contract.
+            amount = min(claimed, cap_amount, rest if rest > 0 else 0)
             trace.append(("expenses", claimed, cap_percent, cap_amount, rest, amount))
             deductions.append(amount)
             rest -= amount
