@@ -42,6 +42,7 @@ from apps.contracts.models import (
     TemplateKind,
 )
 from apps.contracts.rendering.document import (
+    RenderedDocument,
     render_document,
     rule_set_parse,
     template_body_check,
@@ -289,6 +290,8 @@ def contract_draft(
         raise ApplicationError(_("This template is retired."), code="template_retired")
     start_date = terms.pop("start_date", None) or _today()
     merged = _terms_from_template(template, start_date=start_date, currency=agency.default_currency)
+    # By default a contract covers the platforms the creator has accounts on.
+    merged["platforms"] = sorted(set(creator.platform_accounts.values_list("platform", flat=True)))
     merged.update(terms)
     merged["effective_from"] = merged["start_date"]  # version 1 takes effect when it starts
     contract = Contract.objects.create(
@@ -322,6 +325,18 @@ def contract_version_update(*, version: ContractVersion, actor: Any, **terms: An
     _validate_terms(version, base=_binding_base(version))
     version.save()
     return version
+
+
+def contract_version_preview(*, version: ContractVersion, actor: Any, **terms: Any) -> RenderedDocument:
+    """The draft's document as it would read with `terms`; validates like saving, writes nothing."""
+    _require_drafter(actor, version.contract.agency)
+    if version.status != Status.DRAFT:
+        raise ContractConflict(_("Only a draft has a live preview."), code="not_draft")
+    if version.number == 1 and "start_date" in terms:
+        terms["effective_from"] = terms["start_date"]
+    _apply_terms(version, terms)  # on this in-memory instance only
+    _validate_terms(version, base=_binding_base(version))
+    return render_document(version)
 
 
 def _binding_base(version: ContractVersion) -> ContractVersion | None:

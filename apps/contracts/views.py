@@ -1,0 +1,366 @@
+"""Contract pages: list, drafting with a live preview, reading, signing, amendments, diffs, PDF check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from allauth.account.decorators import reauthentication_required
+from allauth.account.internal.flows.login import get_authentication_records
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.agencies.models import Agency
+from apps.agencies.selectors import agency_list_for_actor
+from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
+from apps.common.tenancy import scope_for
+from apps.contracts.forms import DeclineForm, NewContractForm, PdfCheckForm, TermsForm
+from apps.contracts.models import ContractSignature, ContractVersion
+from apps.contracts.rendering.document import render_document
+from apps.contracts.selectors import (
+    contract_fairness_summary,
+    contract_get_for_actor,
+    contract_list_for_actor,
+    contract_pdf_check,
+    contract_template_list_for_actor,
+    contract_version_diff,
+    contract_version_get_for_actor,
+    contract_version_list_for_actor,
+)
+from apps.contracts.services import (
+    DRAFTERS,
+    audit_meta_from_request,
+    contract_amendment_draft,
+    contract_draft,
+    contract_pdf_ensure,
+    contract_sign,
+    contract_version_decline,
+    contract_version_preview,
+    contract_version_send,
+    contract_version_update,
+    contract_version_withdraw,
+)
+from apps.creators.selectors import creator_list_for_actor
+
+Status = ContractVersion.Status
+MAX_PDF_BYTES = 20 * 1024 * 1024
+
+
+def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Pages answer another tenant's rows with a plain 404 and a weaker role with 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404() from None
+        except PermissionDenied as error:
+            raise DjangoPermissionDenied(error.message) from None
+
+    return wrapper
+
+
+def _drafting_agencies(user: Any) -> list[Agency]:
+    roles = scope_for(user).agency_roles
+    return [agency for agency in agency_list_for_actor(actor=user) if roles[agency.pk] in DRAFTERS]
+
+
+def _can_draft(user: Any, agency_id: int) -> bool:
+    return scope_for(user).agency_roles.get(agency_id) in DRAFTERS
+
+
+def _signing_party(user: Any, version: ContractVersion) -> str | None:
+    """The party this user can sign for on this version, if it still needs their signature."""
+    if version.status != Status.SENT:
+        return None
+    signed = {signature.party for signature in version.signatures.all()}
+    if scope_for(user).creator_id == version.contract.creator_id:
+        party = ContractSignature.Party.CREATOR
+    elif _can_draft(user, version.contract.agency_id):
+        party = ContractSignature.Party.AGENCY
+    else:
+        return None
+    return None if party in signed else party
+
+
+@login_required
+@_page
+def contract_list(request: HttpRequest) -> HttpResponse:
+    contracts = list(contract_list_for_actor(actor=request.user))
+    agency_ids = scope_for(request.user).agency_ids
+    for contract in contracts:
+        # Drafts are the agency's work in progress; a creator sees versions once sent.
+        contract.visible_versions = [
+            version
+            for version in contract.versions.all()
+            if version.status != Status.DRAFT or contract.agency_id in agency_ids
+        ]
+    return render(
+        request,
+        "contracts/list.html",
+        {"contracts": contracts, "can_draft": bool(_drafting_agencies(request.user))},
+    )
+
+
+@login_required
+@_page
+@require_http_methods(["GET", "POST"])
+def contract_new(request: HttpRequest) -> HttpResponse:
+    agencies = _drafting_agencies(request.user)
+    if not agencies:
+        raise NotFound()
+    agency = agencies[0]
+    creators = creator_list_for_actor(actor=request.user).filter(
+        representations__agency=agency, representations__ended_on__isnull=True
+    )
+    form = NewContractForm(
+        request.POST or None,
+        creators=creators.distinct(),
+        templates=contract_template_list_for_actor(actor=request.user).filter(
+            Q(agency__isnull=True) | Q(agency=agency)
+        ),
+        initial={"start_date": None},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = contract_draft(
+                actor=request.user,
+                agency=agency,
+                creator=data["creator"],
+                template=data["template"],
+                title=data["title"],
+                start_date=data["start_date"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("contracts:edit", public_id=version.public_id)
+    return render(request, "contracts/new.html", {"form": form, "agency": agency})
+
+
+def _version_for(request: HttpRequest, public_id: str) -> ContractVersion:
+    return contract_version_get_for_actor(actor=request.user, public_id=public_id)
+
+
+@login_required
+@_page
+@require_http_methods(["GET", "POST"])
+def version_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    version = _version_for(request, public_id)
+    if not version.is_draft or not _can_draft(request.user, version.contract.agency_id):
+        return redirect("contracts:version", public_id=version.public_id)
+    form = TermsForm(request.POST or None, version=version)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract_version_update(version=version, actor=request.user, **form.terms())
+        except ApplicationError as error:
+            form.add_application_error(error)
+        else:
+            messages.success(request, _("Draft saved."))
+            return redirect("contracts:version", public_id=version.public_id)
+    preview = _preview(request, version, form) if request.method == "GET" else None
+    return render(request, "contracts/edit.html", {"version": version, "form": form, "preview": preview})
+
+
+def _preview(request: HttpRequest, version: ContractVersion, form: TermsForm) -> dict[str, Any]:
+    """The document as it would read with the form's values; the draft is changed in memory only."""
+    if form.is_bound and not form.is_valid():
+        return {"form": form}
+    terms = form.terms() if form.is_bound else {}
+    try:
+        document = contract_version_preview(version=version, actor=request.user, **terms)
+    except ApplicationError as error:
+        form.add_application_error(error)
+        return {"form": form}
+    return {"form": form, "document": document}
+
+
+@login_required
+@_page
+@require_POST
+def version_preview(request: HttpRequest, public_id: str) -> HttpResponse:
+    """HTMX: the document as it would read with the form's current values."""
+    version = _version_for(request, public_id)
+    if not version.is_draft or not _can_draft(request.user, version.contract.agency_id):
+        raise NotFound()
+    form = TermsForm(request.POST, version=version)
+    return render(request, "contracts/partials/preview.html", {"preview": _preview(request, version, form)})
+
+
+@login_required
+@_page
+def version_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    version = _version_for(request, public_id)
+    contract = version.contract
+    siblings = list(contract_version_list_for_actor(actor=request.user, contract=contract))
+    if version.is_draft:
+        try:
+            document_html = render_document(version).html
+        except ApplicationError as error:
+            document_html = None
+            messages.error(request, error.message)
+    else:
+        document_html = version.document_html
+    is_drafter = _can_draft(request.user, contract.agency_id)
+    fairness = contract_fairness_summary(version=version)
+    return render(
+        request,
+        "contracts/version.html",
+        {
+            "version": version,
+            "contract": contract,
+            "versions": siblings,
+            "document_html": document_html,
+            "fairness": {"en": fairness["en"], "zh_hans": fairness["zh-hans"]},
+            "has_pdf": version.status in ContractVersion.BINDING,
+            "signing_party": _signing_party(request.user, version),
+            "is_drafter": is_drafter,
+            "is_creator": scope_for(request.user).creator_id == contract.creator_id,
+            "can_amend": is_drafter
+            and version.status in (Status.SIGNED, Status.ACTIVE)
+            and not any(v.status in ContractVersion.OPEN for v in siblings),
+            "decline_form": DeclineForm(),
+        },
+    )
+
+
+def _act(request: HttpRequest, public_id: str, action: Any, success: str, **kwargs: Any) -> HttpResponse:
+    version = _version_for(request, public_id)
+    try:
+        action(version=version, actor=request.user, **kwargs)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("contracts:version", public_id=version.public_id)
+
+
+@login_required
+@_page
+@require_POST
+def version_send(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _act(request, public_id, contract_version_send, _("Sent to the creator for signature."))
+
+
+@login_required
+@_page
+@require_POST
+def version_withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _act(request, public_id, contract_version_withdraw, _("The offer is withdrawn."))
+
+
+@login_required
+@_page
+@require_POST
+def version_decline(request: HttpRequest, public_id: str) -> HttpResponse:
+    form = DeclineForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _act(request, public_id, contract_version_decline, _("You declined this offer."), reason=reason)
+
+
+def _reauthentication_method(request: HttpRequest) -> str:
+    records = [
+        record
+        for record in get_authentication_records(request, request.user)
+        if record.get("reauthenticated")
+    ]
+    return records[-1].get("method", "password") if records else "password"
+
+
+@login_required
+@_page
+@require_POST
+@reauthentication_required
+def version_sign(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Signing: allauth asks for the password (or the second factor) again first, then replays this POST."""
+    version = _version_for(request, public_id)
+    try:
+        contract_sign(
+            version=version,
+            signer=request.user,  # type: ignore[arg-type]
+            document_sha256=request.POST.get("document_sha256", ""),
+            meta=audit_meta_from_request(request, reauthenticated_by=_reauthentication_method(request)),
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Signed. Your signature is recorded with the document's fingerprint."))
+    return redirect("contracts:version", public_id=version.public_id)
+
+
+@login_required
+@_page
+@require_http_methods(["GET", "POST"])
+def contract_amend(request: HttpRequest, public_id: str) -> HttpResponse:
+    contract = contract_get_for_actor(actor=request.user, public_id=public_id)
+    if request.method == "POST":
+        from django import forms
+
+        field = forms.DateField()
+        try:
+            effective_from = field.clean(request.POST.get("effective_from"))
+            version = contract_amendment_draft(
+                contract=contract, actor=request.user, effective_from=effective_from
+            )
+        except (ApplicationError, forms.ValidationError) as error:
+            message = error.message if isinstance(error, ApplicationError) else " ".join(error.messages)
+            messages.error(request, message)
+        else:
+            return redirect("contracts:edit", public_id=version.public_id)
+    return render(request, "contracts/amend.html", {"contract": contract})
+
+
+@login_required
+@_page
+def contract_diff(request: HttpRequest, public_id: str) -> HttpResponse:
+    contract = contract_get_for_actor(actor=request.user, public_id=public_id)
+    versions = {v.number: v for v in contract_version_list_for_actor(actor=request.user, contract=contract)}
+    numbers = sorted(versions)
+    try:
+        older = versions[int(request.GET.get("a", numbers[-2] if len(numbers) > 1 else numbers[0]))]
+        newer = versions[int(request.GET.get("b", numbers[-1]))]
+    except (KeyError, ValueError, IndexError):
+        raise NotFound() from None
+    diff = contract_version_diff(older=older, newer=newer)
+    return render(request, "contracts/diff.html", {"contract": contract, "diff": diff, "numbers": numbers})
+
+
+@login_required
+@_page
+def version_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    version = _version_for(request, public_id)
+    try:
+        version = contract_pdf_ensure(version=version)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("contracts:version", public_id=version.public_id)
+    return FileResponse(
+        version.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"contract-{version.contract.public_id}-v{version.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_page
+def pdf_check(request: HttpRequest) -> HttpResponse:
+    """Public: anyone holding a PDF can check it against what Fenrun stored."""
+    form = PdfCheckForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_PDF_BYTES:
+            form.add_error("file", _("A signed contract PDF is smaller than 20 MB."))
+        else:
+            result = contract_pdf_check(pdf_bytes=upload.read())
+    return render(request, "contracts/check_pdf.html", {"form": form, "result": result})
