@@ -155,7 +155,12 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Contracts: expire offers, activate signed versions whose date came, end expired ones (hourly,
+    # idempotent); remind unsigned offers and contracts nearing their end (once per day per key).
+    "contracts-sweep": {"task": "contracts.sweep", "schedule": 3600.0},
+    "contracts-reminders": {"task": "contracts.reminders_send", "schedule": 6 * 3600.0},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Email
