@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.splits",
     "apps.ledger",
     "apps.contracts",
+    "apps.income",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per shared choice set, whichever serializer uses it.
+    "ENUM_NAME_OVERRIDES": {"PlatformEnum": "apps.creators.models.Platform"},
 }
 
 
