@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IncomeConfig(AppConfig):
+    name = "apps.income"
+    label = "income"
+    verbose_name = "Income"

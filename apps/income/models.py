@@ -1,0 +1,328 @@
+"""Income: statement imports, the income lines they yield, and what recognition needs.
+
+Design
+------
+* A StatementImport is one uploaded file. A worker stages its rows (parsed and validated in
+  Python, COPYed into StagedLine), then processes them in chunks of CHUNK_SIZE rows; each chunk
+  commits its lines, its row errors, its counts and its ImportChunk marker together, so a chunk
+  re-run after a crash finds its marker and does nothing (the business key is (import, index)).
+* An IncomeLine is unique per (agency, platform, external_id): that key is the idempotency of
+  the whole pipeline. Lines are inserted with INSERT ... ON CONFLICT DO NOTHING, so the same
+  row in any later file is a duplicate, never a second line.
+* A re-issued row (same key, different amount or currency) never overwrites the first line: it
+  becomes an *adjustment* line of the difference, in the exceptions queue with reason
+  amount_changed, until a person assigns or dismisses it (see services.py).
+* Money is integer minor units; a line converted from another currency keeps its original
+  amount, currency, and the rate's source and date.
+* Recognition keeps the split engine's state per contract version in SplitState, so lines
+  recognised in later batches see the tiers, caps and refundable originals of earlier ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.creators.models import Platform
+
+CHUNK_SIZE = 5_000
+
+
+class Source(models.TextChoices):
+    """The `source` column of the canonical statement."""
+
+    BRAND_DEAL = "brand_deal", _("Brand deal")
+    PLATFORM_REVENUE_SHARE = "platform_revenue_share", _("Platform revenue share")
+    LIVE_GIFTS = "live_gifts", _("Live gifts")
+    ECOMMERCE_COMMISSION = "ecommerce_commission", _("E-commerce commission")
+    OTHER = "other", _("Other")
+
+
+class StatementImport(models.Model):
+    class Format(models.TextChoices):
+        AUTO = "auto", _("Detect")
+        CANONICAL = "canonical", _("Canonical CSV")
+        XLSX = "xlsx", _("Excel (canonical header)")
+        YOUTUBE = "youtube", _("YouTube revenue report")
+        DOUYIN = "douyin", _("Douyin settlement bill")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="statement_imports")
+    file = models.FileField(upload_to="income/imports/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    format = models.CharField(max_length=16, choices=Format.choices, default=Format.AUTO)
+    encoding = models.CharField(max_length=16, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    is_all_or_nothing = models.BooleanField(_("all or nothing"), default=False)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
+    imported_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    adjustment_count = models.PositiveIntegerField(default=0)
+    exception_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.public_id} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_done * 100 // self.rows_total)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ImportRowError(models.Model):
+    """A row that could not be taken: its row number in the file (header = 1), column and reason."""
+
+    statement_import = models.ForeignKey(StatementImport, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField()
+    column = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["statement_import_id", "row_number", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number} {self.column}: {self.reason}"
+
+
+class ImportChunk(models.Model):
+    """Marker of a processed chunk: the business key that makes a re-delivered chunk task a no-op."""
+
+    statement_import = models.ForeignKey(StatementImport, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["statement_import", "index"], name="income_import_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of import {self.statement_import_id}"
+
+
+class StagedLine(models.Model):
+    """A validated row waiting for its chunk (COPYed in by the staging step, deleted when done)."""
+
+    statement_import = models.ForeignKey(
+        StatementImport, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    row_number = models.PositiveIntegerField()
+    external_id = models.CharField(max_length=200)
+    platform = models.CharField(max_length=32)
+    account_id = models.CharField(max_length=128)
+    source = models.CharField(max_length=32)
+    gross_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    occurred_at = models.DateTimeField()
+    order_ref = models.CharField(max_length=200, blank=True, default="")
+    refund_of = models.CharField(max_length=200, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            # Also the index every chunk reads by: (import, row range).
+            models.UniqueConstraint(fields=["statement_import", "row_number"], name="income_staged_row_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"staged row {self.row_number} of import {self.statement_import_id}"
+
+
+class IncomeLine(models.Model):
+    class Status(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        MATCHED = "matched", _("Matched")
+        RECOGNISED = "recognised", _("Recognised")
+        EXCEPTION = "exception", _("In exception")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    class ExceptionReason(models.TextChoices):
+        UNKNOWN_ACCOUNT = "unknown_account", _("Unknown account")
+        UNMATCHED_DEAL = "unmatched_deal", _("No matching brand deal")
+        PARTIAL = "partial", _("Partial payment")
+        OVERPAID = "overpaid", _("Overpaid")
+        AMOUNT_CHANGED = "amount_changed", _("Re-issued with another amount")
+        NO_CONTRACT = "no_contract", _("No contract in force")
+        NO_FX_RATE = "no_fx_rate", _("No exchange rate recorded")
+        ENGINE_ERROR = "engine_error", _("The split rules refused the line")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="income_lines")
+    creator = models.ForeignKey(
+        "creators.Creator", on_delete=models.PROTECT, null=True, blank=True, related_name="income_lines"
+    )
+    platform_account = models.ForeignKey(
+        "creators.PlatformAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    platform = models.CharField(max_length=32, choices=Platform.choices)
+    account_id = models.CharField(max_length=128, blank=True, default="")
+    external_id = models.CharField(max_length=200)
+    source = models.CharField(max_length=32, choices=Source.choices)
+    gross_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    occurred_at = models.DateTimeField()
+    order_ref = models.CharField(max_length=200, blank=True, default="")
+    refund_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    adjusts = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="adjustments",
+        help_text="For an amount_changed adjustment: the line whose re-issue it records.",
+    )
+    description = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    statement_import = models.ForeignKey(
+        StatementImport, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
+    row_number = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IMPORTED)
+    exception_reason = models.CharField(
+        max_length=32, choices=ExceptionReason.choices, blank=True, default=""
+    )
+    exception_detail = models.TextField(blank=True, default="")
+    dismiss_reason = models.TextField(blank=True, default="")
+    # Set when the line was converted before the engine: what the statement said, and the rate.
+    original_gross_minor = models.BigIntegerField(null=True, blank=True)
+    original_currency = models.CharField(max_length=3, blank=True, default="")
+    fx_rate = models.DecimalField(max_digits=24, decimal_places=12, null=True, blank=True)
+    fx_source = models.CharField(max_length=64, blank=True, default="")
+    fx_date = models.DateField(null=True, blank=True)
+    # Recognition: the contract version, the ledger entry, the month it counted in.
+    contract_version = models.ForeignKey(
+        "contracts.ContractVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ledger_entry = models.OneToOneField(
+        "ledger.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="income_line"
+    )
+    posted_period = models.CharField(max_length=7, blank=True, default="")
+    posting_note = models.CharField(max_length=300, blank=True, default="")
+    recognised_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # The idempotency key of every statement: a row seen once is never a second line.
+            models.UniqueConstraint(
+                fields=["agency", "platform", "external_id"], name="income_line_unique_external_id"
+            ),
+            models.CheckConstraint(condition=~Q(gross_minor=0), name="income_line_non_zero"),
+            models.CheckConstraint(
+                condition=~Q(status="exception") | ~Q(exception_reason=""),
+                name="income_line_exception_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["matched", "recognised"]) | Q(creator__isnull=False),
+                name="income_line_matched_has_creator",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "status"], name="income_line_agency_status"),
+            models.Index(fields=["creator", "occurred_at"], name="income_line_creator_time"),
+            models.Index(fields=["statement_import"], name="income_line_import"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+
+class FxRate(models.Model):
+    """A recorded exchange rate: 1 unit of `base` = `rate` units of `quote` on `date`, per `source`.
+
+    A Decimal, never a float: conversions multiply minor units by it and round half up once.
+    """
+
+    base = models.CharField(max_length=3)
+    quote = models.CharField(max_length=3)
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=24, decimal_places=12)
+    source = models.CharField(max_length=64, help_text="Who published the rate, e.g. PBOC central parity.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["base", "quote", "-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote", "date", "source"], name="income_fx_rate_unique"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="income_fx_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.base} = {self.rate} {self.quote} on {self.date} ({self.source})"
+
+
+class SplitState(models.Model):
+    """The engine's carried state for one contract version after its last recognised line."""
+
+    contract_version = models.OneToOneField(
+        "contracts.ContractVersion", on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    state = models.JSONField(default=dict)
+    line_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"split state of contract version {self.contract_version_id}"
+
+
+class ClosedPeriod(models.Model):
+    """A month of one agency that is closed: nothing more posts into it."""
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="closed_periods")
+    period = models.CharField(max_length=7)
+    closed_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    top_up_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["agency_id", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "period"], name="income_closed_period_once"),
+            models.CheckConstraint(
+                condition=Q(period__regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$"), name="income_closed_period_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.period} closed"

@@ -1,0 +1,60 @@
+"""Reads of income, always through the caller's scope (apps.common.tenancy).
+
+An agency's active members see the agency's imports and lines; a creator sees their own lines
+(at any agency) but never an import or a line not assigned to them. Others: 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import get_scoped_or_404, scope_for, scoped
+from apps.income.models import IncomeLine, StatementImport
+
+
+def income_line_list_for_actor(
+    *,
+    actor: Any,
+    status: str | None = None,
+    agency: Any | None = None,
+    statement_import: StatementImport | None = None,
+) -> QuerySet[IncomeLine]:
+    """Lines the actor may see: their agencies' lines, and their own lines as a creator."""
+    scope = scope_for(actor)
+    if scope.user_id is None:
+        return IncomeLine.objects.none()
+    condition = Q(agency_id__in=scope.agency_ids)
+    if scope.creator_id is not None:
+        condition |= Q(creator_id=scope.creator_id)
+    lines = IncomeLine.objects.filter(condition)
+    if status is not None:
+        if status not in IncomeLine.Status.values:
+            raise ApplicationError(
+                f"{status!r} is not a line status ({', '.join(IncomeLine.Status.values)}).",
+                code="invalid_status",
+            )
+        lines = lines.filter(status=status)
+    if agency is not None:
+        lines = lines.filter(agency=agency)
+    if statement_import is not None:
+        lines = lines.filter(statement_import=statement_import)
+    return lines.select_related("agency", "creator", "ledger_entry__rule_set").order_by("-occurred_at", "-id")
+
+
+def income_line_get_for_actor(*, actor: Any, public_id: UUID | str) -> IncomeLine:
+    return get_scoped_or_404(income_line_list_for_actor(actor=actor), public_id=public_id)
+
+
+def statement_import_list_for_actor(*, actor: Any) -> QuerySet[StatementImport]:
+    """Imports of the actor's agencies (creators do not see imports)."""
+    return scoped(StatementImport.objects.all(), actor, agency_field="agency").select_related(
+        "agency", "created_by"
+    )
+
+
+def statement_import_get_for_actor(*, actor: Any, public_id: UUID | str) -> StatementImport:
+    return get_scoped_or_404(statement_import_list_for_actor(actor=actor), public_id=public_id)
