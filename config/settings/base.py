@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.contracts",
     "apps.income",
+    "apps.deals",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # idempotent); remind unsigned offers and contracts nearing their end (once per day per key).
     "contracts-sweep": {"task": "contracts.sweep", "schedule": 3600.0},
     "contracts-reminders": {"task": "contracts.reminders_send", "schedule": 6 * 3600.0},
+    # Deals: flag deals past due with nothing paid as overdue (hourly; a status guard makes it idempotent).
+    "deals-flag-overdue": {"task": "deals.flag_overdue", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
