@@ -74,7 +74,7 @@ class TermsForm(forms.Form):
 
     def __init__(self, *args: Any, version: ContractVersion, **kwargs: Any) -> None:
         self.version = version
-        if not args and "initial" not in kwargs:
+        if "initial" not in kwargs:  # harmless on a bound form, needed on an unbound one
             kwargs["initial"] = self.initial_from(version)
         super().__init__(*args, **kwargs)
         if not version.is_amendment:
