@@ -17,6 +17,7 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.agencies.models import Agency, Membership
 from apps.agencies.services import agency_create, membership_set, representation_open
+from apps.contracts.demo import contracts_demo_seed
 from apps.creators.models import Creator
 from apps.creators.services import creator_create, platform_account_add
 from apps.ledger.demo import ledger_demo_seed
@@ -137,4 +138,7 @@ def demo_seed() -> list[DemoLogin]:
 
     _enrol_totp(_user(STAFF_EMAIL, "Fenrun Staff", is_staff=True))
     ledger_demo_seed(agency=agency, author=owner)
+    contracts_demo_seed(
+        agency=agency, creators=list(Creator.objects.filter(representations__agency=agency).distinct())
+    )
     return demo_logins()
