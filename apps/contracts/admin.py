@@ -1,0 +1,67 @@
+"""Staff read contracts here; every change goes through the services (and the trigger refuses the rest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.contracts.models import (
+    Contract,
+    ContractCoverage,
+    ContractSignature,
+    ContractTemplate,
+    ContractVersion,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class VersionInline(admin.TabularInline):
+    model = ContractVersion
+    fields = ("number", "status", "effective_from", "end_date", "document_sha256", "signed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ("title", "agency", "creator", "created_at")
+    list_filter = ("agency",)
+    search_fields = ("title", "public_id", "creator__display_name")
+    inlines = [VersionInline]
+
+
+@admin.register(ContractVersion)
+class ContractVersionAdmin(ReadOnlyAdmin):
+    list_display = ("contract", "number", "status", "effective_from", "end_date", "signed_at")
+    list_filter = ("status",)
+    search_fields = ("public_id", "document_sha256", "pdf_sha256")
+
+
+@admin.register(ContractSignature)
+class ContractSignatureAdmin(ReadOnlyAdmin):
+    list_display = ("version", "party", "signer_email", "signed_at", "ip_address", "reauthenticated_by")
+    search_fields = ("signer_email", "document_sha256")
+
+
+@admin.register(ContractCoverage)
+class ContractCoverageAdmin(ReadOnlyAdmin):
+    list_display = ("version", "creator", "agency", "platform", "during")
+
+
+@admin.register(ContractTemplate)
+class ContractTemplateAdmin(ReadOnlyAdmin):
+    list_display = ("name", "kind", "language", "agency", "is_active")
