@@ -1,0 +1,233 @@
+"""The canonical statement (shared/spec/statement-csv.md): reading its CSV and validating rows.
+
+Every adapter (XLSX, YouTube, Douyin) yields the same `RawRow`: the file's row number (the
+header is row 1), a dict of canonical column -> text, and the unknown columns as metadata.
+`validate_row` turns one into a `CanonicalRow` of typed values (minor units, an aware
+datetime) or into (column, reason) errors; it runs once per row of every file, so it is
+written for speed.
+
+Cells that start with =, +, -, @, tab or CR are only ever *text* here: nothing is evaluated,
+an amount such as "=1+2" is simply not a decimal amount. Exports escape them (`escape_cell`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+
+from apps.common.exceptions import ApplicationError
+from apps.common.money import MoneyError, is_known_currency, to_minor
+from apps.creators.models import Platform
+from apps.income.models import Source
+
+COLUMNS = (
+    "external_id",
+    "occurred_at",
+    "platform",
+    "account_id",
+    "source",
+    "gross",
+    "currency",
+    "order_ref",
+    "refund_of",
+    "description",
+)
+REQUIRED = ("external_id", "occurred_at", "platform", "account_id", "source", "gross", "currency")
+PLATFORMS = frozenset(Platform.values)
+SOURCES = frozenset(Source.values)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LIMITS = {"external_id": 200, "account_id": 128, "order_ref": 200, "refund_of": 200}
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    row_number: int
+    values: dict[str, str]
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalRow:
+    row_number: int
+    external_id: str
+    occurred_at: datetime.datetime
+    platform: str
+    account_id: str
+    source: str
+    gross_minor: int
+    currency: str
+    order_ref: str
+    refund_of: str
+    description: str
+    metadata: dict[str, str]
+
+
+class HeaderMap:
+    """Which position of a file's header is which canonical column (case-insensitive, trimmed)."""
+
+    def __init__(self, header: list[Any], *, aliases: dict[str, str] | None = None) -> None:
+        self.positions: dict[str, int] = {}
+        self.extra: list[tuple[int, str]] = []
+        aliases = aliases or {}
+        for position, cell in enumerate(header):
+            name = str(cell if cell is not None else "").strip()
+            key = aliases.get(name.lower(), name.lower())
+            if key in COLUMNS and key not in self.positions:
+                self.positions[key] = position
+            elif name:
+                self.extra.append((position, name))
+        missing = [column for column in REQUIRED if column not in self.positions]
+        if missing:
+            raise ApplicationError(
+                _("The header has no %(columns)s column. Expected: %(expected)s.")
+                % {"columns": ", ".join(missing), "expected": ", ".join(COLUMNS)},
+                code="statement_bad_header",
+            )
+
+    def row(self, row_number: int, cells: list[Any]) -> RawRow:
+        length = len(cells)
+        values = {
+            column: cell_text(cells[position]) if position < length else ""
+            for column, position in self.positions.items()
+        }
+        metadata = {
+            name: cell_text(cells[position])
+            for position, name in self.extra
+            if position < length and cells[position] not in (None, "")
+        }
+        return RawRow(row_number, values, metadata)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text. Spreadsheet numbers arrive as int or float: repr() of a float is the
+    shortest text that reads back as the same number, i.e. what the sheet stored ("1204.5"), so
+    to_minor then parses exact decimal text and never multiplies a float."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if not value.is_integer() else str(int(value))
+    if isinstance(value, datetime.datetime):
+        # A spreadsheet date is a naive datetime: midnight means "a date" (read in the agency's
+        # zone); any other time without an offset stays naive and is refused by parse_moment.
+        if value.tzinfo is None and value.time() == datetime.time():
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_csv(text: str, *, aliases: dict[str, str] | None = None) -> Iterator[RawRow]:
+    """Rows of a canonical CSV (already decoded); blank lines are skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ApplicationError(_("The file is empty."), code="statement_empty")
+    columns = HeaderMap(header, aliases=aliases)
+    for row_number, cells in enumerate(reader, start=2):
+        if not cells or all(not cell.strip() for cell in cells):
+            continue
+        yield columns.row(row_number, cells)
+
+
+def parse_moment(text: str, zone: ZoneInfo) -> datetime.datetime:
+    """ISO 8601 with an offset, or a date read as midnight in the agency's time zone."""
+    if _DATE_ONLY.match(text):
+        day = datetime.date.fromisoformat(text)
+        return datetime.datetime(day.year, day.month, day.day, tzinfo=zone)
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("no offset")
+    return moment
+
+
+def validate_row(raw: RawRow, zone: ZoneInfo) -> CanonicalRow | list[tuple[str, str]]:
+    """The typed row, or every (column, reason) that is wrong with it."""
+    values = raw.values
+    errors: list[tuple[str, str]] = []
+    for column in REQUIRED:
+        if not values.get(column):
+            errors.append((column, _("A value is required.")))
+    if errors:
+        return errors
+    for column, limit in _LIMITS.items():
+        if len(values.get(column, "")) > limit:
+            errors.append((column, _("Longer than %(limit)s characters.") % {"limit": limit}))
+    platform = values["platform"].lower()
+    if platform not in PLATFORMS:
+        errors.append(
+            ("platform", _("Unknown platform %(value)r; one of %(choices)s.")
+             % {"value": values["platform"], "choices": ", ".join(sorted(PLATFORMS))})
+        )  # fmt: skip
+    source = values["source"].lower()
+    if source not in SOURCES:
+        errors.append(
+            ("source", _("Unknown source %(value)r; one of %(choices)s.")
+             % {"value": values["source"], "choices": ", ".join(sorted(SOURCES))})
+        )  # fmt: skip
+    currency = values["currency"].upper()
+    gross = 0
+    if not is_known_currency(currency):
+        errors.append(("currency", _("Unknown currency %(value)r.") % {"value": values["currency"]}))
+    else:
+        try:
+            gross = to_minor(values["gross"], currency, allow_thousands=True)
+        except MoneyError as error:
+            errors.append(("gross", str(error)))
+        else:
+            if gross == 0:
+                errors.append(("gross", _("The amount is zero; a line must move money.")))
+    try:
+        occurred_at = parse_moment(values["occurred_at"], zone)
+    except ValueError:
+        errors.append(
+            (
+                "occurred_at",
+                _(
+                    "Not a date (2026-11-03) or a date-time with offset (2026-11-03T10:00:00+08:00): %(value)r."
+                )
+                % {"value": values["occurred_at"]},
+            )
+        )
+    refund_of = values.get("refund_of", "")
+    if refund_of and gross > 0:
+        errors.append(("gross", _("A refund must be a negative amount.")))
+    if errors:
+        return errors
+    return CanonicalRow(
+        row_number=raw.row_number,
+        external_id=values["external_id"],
+        occurred_at=occurred_at,
+        platform=platform,
+        account_id=values["account_id"],
+        source=source,
+        gross_minor=gross,
+        currency=currency,
+        order_ref=values.get("order_ref", ""),
+        refund_of=refund_of,
+        description=values.get("description", ""),
+        metadata=raw.metadata,
+    )
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[\d,]+(\.\d+)?$")
+
+
+def escape_cell(text: str) -> str:
+    """For CSV exports: a cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text

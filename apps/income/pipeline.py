@@ -1,0 +1,575 @@
+"""The statement import pipeline: stage → chunks → recognise, each step one transaction.
+
+Steps (`statement_import_step`, run by the `income.statement_import_step` task, each step
+enqueuing the next after its commit):
+
+1. *Stage* (status queued → running): decode and parse the whole file with its adapter,
+   validate every row in Python, COPY the good rows into StagedLine and the bad ones into
+   ImportRowError. A file that cannot be read at all (encoding, header, not a workbook) is
+   poison: the import fails with that message and no retry.
+2. *Chunk i* (CHUNK_SIZE file rows): set-based SQL inserts the chunk's lines with
+   INSERT … SELECT … ON CONFLICT (agency, platform, external_id) DO NOTHING, maps account ids
+   to the agency's creators, turns re-issued rows with another amount into adjustment lines,
+   checks refunds against what is left of their originals, reconciles (brand deals through
+   apps.deals when installed) and adds the counts. The ImportChunk(import, i) marker commits
+   with all of it: a chunk re-run after a crash finds the marker and does nothing, a crash
+   before the commit leaves nothing behind.
+3. *Recognise*: matched lines of the import, RECOGNITION_BATCH at a time, through
+   income_recognize_batch; then status done and the staged rows go.
+
+Every step locks the import row first, so two workers handed the same import (a re-delivered
+message, or `statement_import_resume_stalled` re-enqueuing an import whose worker died) take
+turns and the second finds the work done. All-or-nothing imports run every chunk in one
+transaction and roll it back when any row is refused.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.agencies.models import Agency
+from apps.common.exceptions import ApplicationError
+from apps.common.money import to_decimal_string
+from apps.common.tenancy import require_agency_role
+from apps.income.importers import detect
+from apps.income.importers.canonical import CanonicalRow, RawRow, validate_row
+from apps.income.models import (
+    CHUNK_SIZE,
+    ImportChunk,
+    ImportRowError,
+    IncomeLine,
+    StagedLine,
+    StatementImport,
+)
+from apps.income.services import INCOME_ROLES, income_line_mark
+
+ImportStatus = StatementImport.Status
+LineStatus = IncomeLine.Status
+Reason = IncomeLine.ExceptionReason
+
+RECOGNITION_BATCH = 20_000
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+_COPY_BATCH = 20_000
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class _AllOrNothingRefused(Exception):
+    def __init__(self, errors: list[tuple[int, str, str]]) -> None:
+        super().__init__("rows refused")
+        self.errors = errors
+
+
+# --- creating ---------------------------------------------------------------------------------
+
+
+def statement_import_create(
+    *,
+    agency: Agency,
+    actor: Any,
+    file: UploadedFile,
+    format: str = StatementImport.Format.AUTO,
+    is_all_or_nothing: bool = False,
+    enqueue: bool = True,
+) -> StatementImport:
+    """Store the uploaded file and queue its import (enqueued after commit)."""
+    require_agency_role(actor, agency, INCOME_ROLES)
+    if format not in StatementImport.Format.values:
+        raise ApplicationError(_("Unknown statement format %(format)r.") % {"format": format}, code="invalid")
+    if not file.size:
+        raise ApplicationError(_("The file is empty."), code="statement_empty")
+    if file.size > MAX_UPLOAD_BYTES:
+        raise ApplicationError(_("The file is larger than 200 MB."), code="statement_too_large")
+    with transaction.atomic():
+        statement_import = StatementImport.objects.create(
+            agency=agency,
+            file=file,
+            original_name=(file.name or "")[:255],
+            format=format,
+            is_all_or_nothing=is_all_or_nothing,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        if enqueue:
+            _enqueue_after_commit(statement_import.pk)
+    return statement_import
+
+
+def _enqueue_after_commit(import_id: int) -> None:
+    from apps.income.tasks import statement_import_step as task
+
+    transaction.on_commit(partial(task.delay, import_id=import_id))
+
+
+# --- the step ---------------------------------------------------------------------------------
+
+
+def statement_import_step(*, import_id: int, enqueue: bool = True) -> bool:
+    """Do the next piece of one import; True when more remain (and, with `enqueue`, queued)."""
+    try:
+        with transaction.atomic():
+            statement_import = (
+                StatementImport.objects.select_for_update(no_key=True)
+                .select_related("agency")
+                .filter(pk=import_id)
+                .first()
+            )
+            if statement_import is None or statement_import.is_finished:
+                return False
+            statement_import.attempts = min(statement_import.attempts + 1, 32_000)
+            if statement_import.status == ImportStatus.QUEUED:
+                more = _stage(statement_import)
+            elif statement_import.is_all_or_nothing:
+                more = _all_chunks(statement_import)
+            else:
+                more = _next_chunk_or_recognition(statement_import)
+            statement_import.save()
+            if more and enqueue:
+                _enqueue_after_commit(import_id)
+            return more
+    except _AllOrNothingRefused as refused:
+        with transaction.atomic():
+            ImportRowError.objects.bulk_create(
+                ImportRowError(statement_import_id=import_id, row_number=row, column=column, reason=reason)
+                for row, column, reason in refused.errors
+            )
+            StatementImport.objects.filter(pk=import_id).update(
+                error_count=len(refused.errors),
+                rows_done=0,
+                imported_count=0,
+                duplicate_count=0,
+                adjustment_count=0,
+                exception_count=0,
+            )
+        statement_import_fail(
+            import_id=import_id,
+            message=_("%(count)s rows were refused; nothing was imported (all or nothing).")
+            % {"count": len(refused.errors)},
+        )
+        return False
+    except ApplicationError as error:
+        # Poison input: the same file will fail the same way, so no retry, a clear message.
+        statement_import_fail(import_id=import_id, message=error.message)
+        return False
+
+
+def statement_import_fail(*, import_id: int, message: str) -> None:
+    """The terminal failed state, with a message for people. Staged rows are dropped."""
+    with transaction.atomic():
+        StagedLine.objects.filter(statement_import_id=import_id).delete()
+        StatementImport.objects.filter(pk=import_id).exclude(status=ImportStatus.DONE).update(
+            status=ImportStatus.FAILED, message=message[:2000], finished_at=timezone.now()
+        )
+
+
+def statement_import_run(*, statement_import: StatementImport) -> StatementImport:
+    """Run every step here and now (the management command and eager tests)."""
+    while statement_import_step(import_id=statement_import.pk, enqueue=False):
+        pass
+    statement_import.refresh_from_db()
+    return statement_import
+
+
+def statement_import_resume_stalled(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Re-enqueue imports whose worker died (no step committed for `older_than`). Safe at any
+    time: a step of a live worker holds the import's row lock, so a duplicate waits, then
+    finds the work done."""
+    stalled = list(
+        StatementImport.objects.filter(
+            status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
+            updated_at__lt=timezone.now() - older_than,
+        ).values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        for import_id in stalled:
+            _enqueue_after_commit(import_id)
+    return stalled
+
+
+# --- 1. stage -----------------------------------------------------------------------------------
+
+
+def _stage(statement_import: StatementImport) -> bool:
+    statement_import.file.open("rb")
+    try:
+        data = statement_import.file.read()
+    finally:
+        statement_import.file.close()
+    chosen, encoding, rows = detect.open_rows(data, statement_import.format)
+    zone = ZoneInfo(statement_import.agency.time_zone)
+    errors: list[tuple[int, str, str]] = []
+    last_row = _copy_staged(statement_import.pk, _validated(rows, zone, errors))
+    if statement_import.is_all_or_nothing and errors:
+        raise _AllOrNothingRefused(errors)
+    ImportRowError.objects.bulk_create(
+        ImportRowError(statement_import=statement_import, row_number=row, column=column, reason=reason)
+        for row, column, reason in errors
+    )
+    if last_row < 2 and not errors:
+        raise ApplicationError(_("The file has a header but no rows."), code="statement_empty")
+    data_rows = max(last_row - 1, 0)
+    statement_import.format = chosen
+    statement_import.encoding = encoding
+    statement_import.status = ImportStatus.RUNNING
+    statement_import.started_at = timezone.now()
+    statement_import.rows_total = data_rows
+    statement_import.chunk_count = (data_rows + CHUNK_SIZE - 1) // CHUNK_SIZE
+    statement_import.error_count = len({row for row, _column, _reason in errors})
+    return True
+
+
+def _validated(
+    rows: Iterator[RawRow], zone: ZoneInfo, errors: list[tuple[int, str, str]]
+) -> Iterator[CanonicalRow | int]:
+    """Good rows; a bad row's problems go to `errors` and only its number comes out (progress)."""
+    for raw in rows:
+        result = validate_row(raw, zone)
+        if isinstance(result, list):
+            errors.extend((raw.row_number, column, reason) for column, reason in result)
+            yield raw.row_number
+        else:
+            yield result
+
+
+def _text(value: str) -> str:
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_staged(import_id: int, rows: Iterable[CanonicalRow | int]) -> int:
+    """COPY the good rows into StagedLine in batches; returns the last row number seen."""
+    last_row = 1
+    buffer = io.StringIO()
+    count = 0
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+
+        def flush() -> None:
+            with raw.copy(
+                "COPY income_stagedline (statement_import_id, row_number, external_id, platform, account_id,"
+                " source, gross_minor, currency, occurred_at, order_ref, refund_of, description, metadata)"
+                " FROM STDIN"
+            ) as copy:
+                copy.write(buffer.getvalue())
+
+        for row in rows:
+            if isinstance(row, int):
+                last_row = row
+                continue
+            last_row = row.row_number
+            metadata = _text(json.dumps(row.metadata, ensure_ascii=False)) if row.metadata else "{}"
+            buffer.write(
+                f"{import_id}\t{row.row_number}\t{_text(row.external_id)}\t{row.platform}\t"
+                f"{_text(row.account_id)}\t{row.source}\t{row.gross_minor}\t{row.currency}\t"
+                f"{row.occurred_at.isoformat()}\t{_text(row.order_ref)}\t{_text(row.refund_of)}\t"
+                f"{_text(row.description)}\t{metadata}\n"
+            )
+            count += 1
+            if count % _COPY_BATCH == 0:
+                flush()
+                buffer = io.StringIO()
+        if buffer.tell():
+            flush()
+    return last_row
+
+
+# --- 2. chunks ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkOutcome:
+    inserted: int = 0
+    duplicates: int = 0
+    adjustments: int = 0
+    exceptions: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    line_ids: list[int] = field(default_factory=list)
+
+
+def _next_chunk_or_recognition(statement_import: StatementImport) -> bool:
+    done = set(ImportChunk.objects.filter(statement_import=statement_import).values_list("index", flat=True))
+    pending = [index for index in range(statement_import.chunk_count) if index not in done]
+    if pending:
+        index = pending[0]
+        outcome = _process_chunk(statement_import, index)
+        ImportRowError.objects.bulk_create(
+            ImportRowError(statement_import=statement_import, row_number=row, column=column, reason=reason)
+            for row, column, reason in outcome.errors
+        )
+        _add_counts(statement_import, index, outcome)
+        ImportChunk.objects.create(statement_import=statement_import, index=index)
+        return True
+    return _recognise_step(statement_import)
+
+
+def _all_chunks(statement_import: StatementImport) -> bool:
+    """All-or-nothing: every chunk in this one transaction, rolled back if a row is refused."""
+    if ImportChunk.objects.filter(statement_import=statement_import).exists():
+        return _recognise_step(statement_import)
+    errors: list[tuple[int, str, str]] = []
+    outcomes = []
+    for index in range(statement_import.chunk_count):
+        outcome = _process_chunk(statement_import, index)
+        errors.extend(outcome.errors)
+        outcomes.append((index, outcome))
+    if errors:
+        raise _AllOrNothingRefused(errors)
+    for index, outcome in outcomes:
+        _add_counts(statement_import, index, outcome)
+        ImportChunk.objects.create(statement_import=statement_import, index=index)
+    return True
+
+
+def _add_counts(statement_import: StatementImport, index: int, outcome: ChunkOutcome) -> None:
+    statement_import.rows_done = min(statement_import.rows_total, (index + 1) * CHUNK_SIZE)
+    statement_import.imported_count += outcome.inserted
+    statement_import.duplicate_count += outcome.duplicates
+    statement_import.adjustment_count += outcome.adjustments
+    statement_import.exception_count += outcome.exceptions
+    statement_import.error_count += len({row for row, _column, _reason in outcome.errors})
+
+
+_INSERT_SQL = """
+    INSERT INTO income_incomeline (
+        public_id, agency_id, creator_id, platform_account_id, platform, account_id, external_id,
+        source, gross_minor, currency, occurred_at, order_ref, refund_of_id, adjusts_id, description,
+        metadata, statement_import_id, row_number, status, exception_reason, exception_detail,
+        dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
+    )
+    SELECT gen_random_uuid(), %(agency)s, account.creator_id, account.id, s.platform, s.account_id,
+        s.external_id, s.source, s.gross_minor, s.currency, s.occurred_at, s.order_ref, original.id, NULL,
+        s.description, s.metadata, s.statement_import_id, s.row_number,
+        CASE WHEN account.id IS NULL THEN 'exception' ELSE 'imported' END,
+        CASE WHEN account.id IS NULL THEN 'unknown_account' ELSE '' END,
+        CASE WHEN account.id IS NULL
+             THEN 'No creator of this agency registered ' || s.platform || ' account ' || s.account_id
+             ELSE '' END,
+        '', '', '', '', '', now(), now()
+    FROM income_stagedline s
+    LEFT JOIN LATERAL (
+        -- The agency's creators only: an account of another agency's creator is "unknown" here.
+        SELECT pa.id, pa.creator_id FROM creators_platformaccount pa
+        WHERE pa.platform = s.platform AND pa.account_id = s.account_id
+          AND EXISTS (SELECT 1 FROM agencies_representation r
+                      WHERE r.agency_id = %(agency)s AND r.creator_id = pa.creator_id)
+        LIMIT 1
+    ) account ON true
+    LEFT JOIN income_incomeline original
+        ON s.refund_of <> '' AND original.agency_id = %(agency)s AND original.platform = s.platform
+       AND original.external_id = s.refund_of
+    WHERE s.statement_import_id = %(import)s AND s.row_number >= %(low)s AND s.row_number < %(high)s
+      AND (%(refunds)s = (s.refund_of <> ''))
+      AND (s.refund_of = '' OR s.row_number = ANY(%(accepted)s))
+    ORDER BY s.row_number
+    ON CONFLICT (agency_id, platform, external_id) DO NOTHING
+    RETURNING id, status
+"""
+
+
+def _process_chunk(statement_import: StatementImport, index: int) -> ChunkOutcome:
+    agency_id = statement_import.agency_id
+    low = 2 + index * CHUNK_SIZE
+    high = low + CHUNK_SIZE
+    params = {"agency": agency_id, "import": statement_import.pk, "low": low, "high": high}
+    outcome = ChunkOutcome()
+    with connection.cursor() as cursor:
+        # Ordinary lines first, so that refunds later in the same chunk find their originals.
+        cursor.execute(_INSERT_SQL, {**params, "refunds": False, "accepted": []})
+        inserted = cursor.fetchall()
+        accepted, outcome.errors = _accepted_refunds(cursor, params)
+        if accepted:
+            cursor.execute(_INSERT_SQL, {**params, "refunds": True, "accepted": accepted})
+            inserted += cursor.fetchall()
+        outcome.inserted = len(inserted)
+        outcome.line_ids = [line_id for line_id, _status in inserted]
+        outcome.exceptions = sum(1 for _id, status in inserted if status == LineStatus.EXCEPTION)
+        outcome.duplicates, outcome.adjustments = _duplicates_and_reissues(cursor, params)
+    outcome.exceptions += outcome.adjustments
+    outcome.exceptions += reconcile_lines(agency_id=agency_id, line_ids=outcome.line_ids)
+    return outcome
+
+
+def _accepted_refunds(cursor: Any, params: dict[str, Any]) -> tuple[list[int], list[tuple[int, str, str]]]:
+    """Row numbers of the chunk's new refunds that fit in what is left of their originals, and
+    an error for each that does not (in row order, so two refunds share what is left)."""
+    cursor.execute(
+        """
+        SELECT s.row_number, s.gross_minor, s.currency, s.refund_of, original.id,
+               COALESCE(original.original_gross_minor, original.gross_minor),
+               COALESCE(NULLIF(original.original_currency, ''), original.currency),
+               (SELECT COALESCE(sum(COALESCE(r.original_gross_minor, r.gross_minor)), 0)
+                  FROM income_incomeline r WHERE r.refund_of_id = original.id AND r.status <> 'dismissed')
+        FROM income_stagedline s
+        LEFT JOIN income_incomeline original
+            ON original.agency_id = %(agency)s AND original.platform = s.platform
+           AND original.external_id = s.refund_of
+        WHERE s.statement_import_id = %(import)s AND s.row_number >= %(low)s AND s.row_number < %(high)s
+          AND s.refund_of <> ''
+          AND NOT EXISTS (SELECT 1 FROM income_incomeline seen WHERE seen.agency_id = %(agency)s
+                          AND seen.platform = s.platform AND seen.external_id = s.external_id)
+        ORDER BY s.row_number
+        """,
+        params,
+    )
+    accepted: list[int] = []
+    errors: list[tuple[int, str, str]] = []
+    taken: dict[int, int] = defaultdict(int)
+    for row, gross, currency, refund_of, original_id, original_gross, original_currency, refunded in cursor:
+        refunded = int(refunded)  # sum() of bigint comes back as numeric
+        if original_id is None:
+            errors.append(
+                (
+                    row,
+                    "refund_of",
+                    _("No earlier line %(id)r on this platform to refund.") % {"id": refund_of},
+                )
+            )
+            continue
+        if currency != original_currency:
+            errors.append((row, "currency", _("A refund is in the currency of its original.")))
+            continue
+        left = original_gross + refunded + taken[original_id]
+        if -gross > left:
+            errors.append(
+                (
+                    row,
+                    "gross",
+                    _("The refund is larger than what is left of %(id)s (%(left)s %(currency)s).")
+                    % {
+                        "id": refund_of,
+                        "left": to_decimal_string(max(left, 0), currency),
+                        "currency": currency,
+                    },
+                )
+            )
+            continue
+        taken[original_id] += gross
+        accepted.append(row)
+    return accepted, errors
+
+
+def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, int]:
+    """Count the chunk's rows already recorded, and record re-issues with another amount as
+    adjustment lines of the difference (exception amount_changed): the first line is never
+    overwritten, and the adjustment's own key makes a second re-import a duplicate too."""
+    cursor.execute(
+        """
+        WITH seen AS (
+            SELECT s.*, line.id AS line_id, line.creator_id AS line_creator, line.platform_account_id AS line_account,
+                   COALESCE(line.original_gross_minor, line.gross_minor) AS first_gross,
+                   COALESCE(NULLIF(line.original_currency, ''), line.currency) AS first_currency
+            FROM income_stagedline s
+            JOIN income_incomeline line
+              ON line.agency_id = %(agency)s AND line.platform = s.platform AND line.external_id = s.external_id
+            WHERE s.statement_import_id = %(import)s AND s.row_number >= %(low)s AND s.row_number < %(high)s
+              AND NOT (line.statement_import_id IS NOT DISTINCT FROM s.statement_import_id
+                       AND line.row_number IS NOT DISTINCT FROM s.row_number)
+        ), reissued AS (
+            INSERT INTO income_incomeline (
+                public_id, agency_id, creator_id, platform_account_id, platform, account_id, external_id,
+                source, gross_minor, currency, occurred_at, order_ref, refund_of_id, adjusts_id, description,
+                metadata, statement_import_id, row_number, status, exception_reason, exception_detail,
+                dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
+            )
+            SELECT gen_random_uuid(), %(agency)s, line_creator, line_account, platform, account_id,
+                external_id || '~reissue:' || gross_minor || currency, source,
+                CASE WHEN currency = first_currency THEN gross_minor - first_gross ELSE gross_minor END,
+                currency, occurred_at, order_ref, NULL, line_id, description,
+                metadata || jsonb_build_object('reissued_gross_minor', gross_minor,
+                                               'first_gross_minor', first_gross, 'first_currency', first_currency),
+                statement_import_id, row_number, 'exception', 'amount_changed',
+                'Re-issued with ' || gross_minor || ' ' || currency || ' (minor units) instead of '
+                    || first_gross || ' ' || first_currency || '; this line holds the difference.',
+                '', '', '', '', '', now(), now()
+            FROM seen
+            WHERE gross_minor <> first_gross OR currency <> first_currency
+            ON CONFLICT (agency_id, platform, external_id) DO NOTHING
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM reissued)
+        """,
+        params,
+    )
+    seen, reissued = cursor.fetchone()
+    return seen - reissued, reissued
+
+
+def reconcile_lines(*, agency_id: int, line_ids: list[int]) -> int:
+    """Match freshly imported lines; returns how many went to the queue.
+
+    Lines with a creator that are not brand deals are matched at once. Brand deal payments go
+    to apps.deals (deal_reconcile_lines marks them matched or exception) when that app is
+    installed; without it, a payment naming an order is matched and one without goes to the
+    queue as unmatched_deal.
+    """
+    if not line_ids:
+        return 0
+    lines = IncomeLine.objects.filter(pk__in=line_ids, status=LineStatus.IMPORTED)
+    income_line_mark(lines_qs_or_ids=lines.exclude(source="brand_deal"), status=LineStatus.MATCHED)
+    brand_ids = list(lines.filter(source="brand_deal").values_list("pk", flat=True))
+    if brand_ids:
+        deal_reconcile_lines = _deals_reconciler()
+        if deal_reconcile_lines is not None:
+            deal_reconcile_lines(agency=Agency.objects.get(pk=agency_id), line_ids=brand_ids)
+        else:
+            brand = IncomeLine.objects.filter(pk__in=brand_ids)
+            income_line_mark(lines_qs_or_ids=brand.exclude(order_ref=""), status=LineStatus.MATCHED)
+            income_line_mark(
+                lines_qs_or_ids=brand.filter(order_ref=""),
+                status=LineStatus.EXCEPTION,
+                exception_reason=Reason.UNMATCHED_DEAL,
+                detail="A brand deal payment without an order reference.",
+            )
+    return IncomeLine.objects.filter(
+        pk__in=line_ids,
+        status=LineStatus.EXCEPTION,
+        exception_reason__in=[r for r in Reason.values if r != "unknown_account"],
+    ).count()
+
+
+def _deals_reconciler() -> Any:
+    if (
+        importlib.util.find_spec("apps.deals") is None
+        or importlib.util.find_spec("apps.deals.services") is None
+    ):
+        return None
+    from django.apps import apps as registry
+
+    if not registry.is_installed("apps.deals"):
+        return None
+    services = importlib.import_module("apps.deals.services")
+    return getattr(services, "deal_reconcile_lines", None)
+
+
+# --- 3. recognition ---------------------------------------------------------------------------
+
+
+def _recognise_step(statement_import: StatementImport) -> bool:
+    from apps.income.recognition import income_recognize_batch
+
+    batch = list(
+        IncomeLine.objects.filter(statement_import=statement_import, status=LineStatus.MATCHED)
+        .order_by("occurred_at", "id")
+        .values_list("pk", flat=True)[:RECOGNITION_BATCH]
+    )
+    if batch:
+        outcome = income_recognize_batch(agency=statement_import.agency, line_ids=batch)
+        statement_import.exception_count += outcome.exceptions
+        if len(batch) == RECOGNITION_BATCH:
+            return True
+    StagedLine.objects.filter(statement_import=statement_import).delete()
+    statement_import.status = ImportStatus.DONE
+    statement_import.rows_done = statement_import.rows_total
+    statement_import.finished_at = timezone.now()
+    return False
