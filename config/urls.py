@@ -19,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("splits/", include("apps.splits.api.urls")),
     path("ledger/", include("apps.ledger.api.urls")),
     path("contracts/", include("apps.contracts.api.urls")),
+    path("deals/", include("apps.deals.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -29,6 +30,7 @@ urlpatterns = [
     path("me/", include("apps.accounts.urls")),
     path("splits/", include("apps.splits.urls")),
     path("contracts/", include("apps.contracts.urls")),
+    path("deals/", include("apps.deals.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -18,6 +18,8 @@ from apps.common.tenancy import get_scoped_or_404, scope_for
 from apps.contracts.models import ContractVersion
 from apps.contracts.selectors import contract_version_in_force
 from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable
+from apps.income.models import IncomeLine
+from apps.income.selectors import income_line_list_for_actor
 from apps.splits.engine.money import format_percent, half_up
 from apps.splits.engine.rules import InvalidRules, parse_rule_set
 
@@ -128,3 +130,33 @@ def deal_expense_cap(*, deal: BrandDeal, at: datetime.date | None = None) -> Exp
         version=version,
         reason="contract_rule",
     )
+
+
+# --- the exceptions queue ------------------------------------------------------------------------------
+
+
+def exception_line_list_for_actor(*, actor: Any, agency_id: int | None = None) -> QuerySet[IncomeLine]:
+    """The agency console's queue: income lines in exception of the actor's agencies (every role
+    reads it). A creator's own lines are income's portal, not this queue: they are left out."""
+    agency_ids = scope_for(actor).agency_ids
+    lines = income_line_list_for_actor(actor=actor, status=IncomeLine.Status.EXCEPTION).filter(
+        agency_id__in=agency_ids
+    )
+    if agency_id is not None:
+        lines = lines.filter(agency_id=agency_id)
+    return lines.select_related("agency", "creator").order_by("-occurred_at", "-pk")
+
+
+def exception_line_get_for_actor(*, actor: Any, public_id: UUID | str) -> IncomeLine:
+    return get_scoped_or_404(exception_line_list_for_actor(actor=actor), public_id=public_id)
+
+
+def deal_assignable_list(*, line: IncomeLine) -> QuerySet[BrandDeal]:
+    """The deals a queue line may be assigned to: open deals of its agency in its currency, of its
+    creator when the line has one."""
+    deals = BrandDeal.objects.filter(agency_id=line.agency_id, currency=line.currency).exclude(
+        status=BrandDeal.Status.CANCELLED
+    )
+    if line.creator_id is not None:
+        deals = deals.filter(creator_id=line.creator_id)
+    return deals.select_related("creator").order_by("creator__display_name", "-due_on", "-pk")
