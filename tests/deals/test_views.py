@@ -210,3 +210,16 @@ def test_htmx_dismiss_and_assign_to_creator(world) -> None:
     assert response.status_code == 200
     statuses = dict(IncomeLine.objects.values_list("pk", "status"))
     assert (statuses[first.pk], statuses[second.pk]) == ("matched", "dismissed")
+
+
+def test_the_queue_and_its_messages_speak_chinese(world) -> None:
+    target = deal(world, creator=world.creator_a2)
+    line = exception_line(world.agency_a, world.creator_a)
+    client = web_as(world.manager_a)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get("/deals/exceptions/").content.decode()
+    assert "异常队列" in page and "指派给商单" in page
+    response = client.post(
+        f"/deals/exceptions/{line.public_id}/assign-deal/", {"deal": target.public_id}, HTTP_HX_REQUEST="true"
+    )
+    assert "这条收入属于 Creator A，而该商单属于 Creator A2。" in response.content.decode()
