@@ -8,7 +8,13 @@ from django.db import transaction
 
 from apps.agencies.models import Agency, Membership
 from apps.contracts.models import Contract, ContractTemplate, ContractVersion
-from apps.contracts.services import AuditMeta, contract_draft, contract_sign, contract_version_send
+from apps.contracts.services import (
+    AuditMeta,
+    contract_draft,
+    contract_sign,
+    contract_templates_install_builtin,
+    contract_version_send,
+)
 from apps.creators.models import Creator
 
 DEMO_META = AuditMeta(ip_address=None, user_agent="seed_demo", reauthenticated_by="demo-seed")
@@ -18,6 +24,7 @@ TEMPLATE_BY_INDEX = ("exclusive-management-zh", "exclusive-management-en", "non-
 @transaction.atomic
 def contracts_demo_seed(*, agency: Agency, creators: list[Creator]) -> list[ContractVersion]:
     """Draft, send and sign (creator, then the agency's manager) one contract per creator lacking one."""
+    contract_templates_install_builtin()  # a flushed test database has lost the migration's rows
     manager = Membership.objects.filter(agency=agency, role=Membership.Role.MANAGER, is_active=True).first()
     if manager is None:
         return []

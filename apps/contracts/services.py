@@ -239,6 +239,20 @@ def _terms_from_template(
 
 
 @transaction.atomic
+def contract_templates_install_builtin() -> int:
+    """Create or refresh the built-in templates (EN and 中文); idempotent, keyed by their stable key."""
+    from apps.contracts.builtin_templates import BUILTIN_TEMPLATES
+
+    for template in BUILTIN_TEMPLATES:
+        ContractTemplate.objects.update_or_create(
+            agency=None,
+            key=template["key"],
+            defaults={field: value for field, value in template.items() if field != "key"},
+        )
+    return len(BUILTIN_TEMPLATES)
+
+
+@transaction.atomic
 def contract_template_create(
     *,
     agency: Agency,

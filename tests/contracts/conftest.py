@@ -8,7 +8,13 @@ from typing import Any
 
 from apps.contracts.builtin_templates import BUILTIN_TEMPLATES
 from apps.contracts.models import ContractTemplate, ContractVersion
-from apps.contracts.services import AuditMeta, contract_draft, contract_sign, contract_version_send
+from apps.contracts.services import (
+    AuditMeta,
+    contract_draft,
+    contract_sign,
+    contract_templates_install_builtin,
+    contract_version_send,
+)
 
 META = AuditMeta(ip_address="203.0.113.7", user_agent="pytest", reauthenticated_by="password")
 START = datetime.date(2026, 1, 1)
@@ -16,6 +22,8 @@ END = datetime.date(2027, 12, 31)
 
 
 def builtin(key: str = "exclusive-management-en") -> ContractTemplate:
+    # Transactional tests elsewhere flush the tables, data-migration rows included.
+    contract_templates_install_builtin()
     return ContractTemplate.objects.get(agency__isnull=True, key=key)
 
 

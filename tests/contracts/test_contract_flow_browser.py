@@ -17,6 +17,7 @@ from pypdf import PdfReader, PdfWriter
 
 from apps.contracts.models import ContractVersion
 from apps.contracts.selectors import contract_version_in_force
+from apps.contracts.services import contract_templates_install_builtin
 from tests.conftest import login_as
 from tests.contracts.conftest import tiered_rules
 from tests.factories import PASSWORD
@@ -43,6 +44,7 @@ def _switch_to(page, user) -> None:
 def test_contract_from_draft_to_amendment_in_the_browser(world, live_browser_page, tmp_path: Path) -> None:
     page = live_browser_page
     today = timezone.localdate()
+    contract_templates_install_builtin()  # other transactional tests flush the migration's rows
 
     # --- the manager drafts from the exclusive template (tiered split), previews and sends
     login_as(page, world.manager_a)

@@ -17,7 +17,9 @@ def test_demo_seed_signs_one_contract_per_creator_idempotently() -> None:
     demo_seed()
     demo_seed()
     creators = Creator.objects.all()
-    assert ContractVersion.objects.filter(status=ContractVersion.Status.ACTIVE).count() == creators.count() == 3
+    assert (
+        ContractVersion.objects.filter(status=ContractVersion.Status.ACTIVE).count() == creators.count() == 3
+    )
     for creator in creators:
         platform = creator.platform_accounts.first().platform
         version = contract_version_in_force(creator=creator, platform=platform, at=timezone.now())
