@@ -20,6 +20,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("ledger/", include("apps.ledger.api.urls")),
     path("contracts/", include("apps.contracts.api.urls")),
     path("deals/", include("apps.deals.api.urls")),
+    path("income/", include("apps.income.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("splits/", include("apps.splits.urls")),
     path("contracts/", include("apps.contracts.urls")),
     path("deals/", include("apps.deals.urls")),
+    path("income/", include("apps.income.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

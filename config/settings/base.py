@@ -158,6 +158,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Income: re-enqueue imports whose worker died (idempotent steps); recognise lines matched by hand.
+    "income-resume-stalled": {"task": "income.statement_import_resume_stalled", "schedule": 60.0},
+    "income-recognize-pending": {"task": "income.recognize_pending", "schedule": 300.0},
     # Contracts: expire offers, activate signed versions whose date came, end expired ones (hourly,
     # idempotent); remind unsigned offers and contracts nearing their end (once per day per key).
     "contracts-sweep": {"task": "contracts.sweep", "schedule": 3600.0},

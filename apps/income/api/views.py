@@ -1,0 +1,141 @@
+"""Income API: upload a statement (multipart), follow an import, read income lines with their
+split and explanation, and a creator's balances. Thin views over services and selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.agencies.selectors import agency_get_for_actor
+from apps.common.api import validated
+from apps.common.money import to_decimal_string
+from apps.income.models import IncomeLine, StatementImport
+from apps.income.pipeline import statement_import_create
+from apps.income.recognition import income_line_split
+from apps.income.selectors import (
+    income_line_get_for_actor,
+    income_line_list_for_actor,
+    statement_import_get_for_actor,
+    statement_import_list_for_actor,
+)
+
+
+class StatementImportOutput(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    agency = serializers.UUIDField(source="agency.public_id")
+    original_name = serializers.CharField()
+    format = serializers.CharField()
+    encoding = serializers.CharField()
+    status = serializers.ChoiceField(choices=StatementImport.Status.choices)
+    is_all_or_nothing = serializers.BooleanField()
+    rows_total = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    progress_percent = serializers.IntegerField()
+    imported_count = serializers.IntegerField()
+    duplicate_count = serializers.IntegerField()
+    adjustment_count = serializers.IntegerField()
+    exception_count = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RowErrorOutput(serializers.Serializer):
+    row_number = serializers.IntegerField()
+    column = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class IncomeLineOutput(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    agency = serializers.UUIDField(source="agency.public_id")
+    creator = serializers.SerializerMethodField()
+    platform = serializers.CharField()
+    external_id = serializers.CharField()
+    source = serializers.CharField()
+    gross = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    order_ref = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=IncomeLine.Status.choices)
+    exception_reason = serializers.CharField()
+    exception_detail = serializers.CharField()
+    original_gross = serializers.SerializerMethodField()
+    original_currency = serializers.CharField()
+    fx_rate = serializers.DecimalField(max_digits=24, decimal_places=12, allow_null=True)
+    fx_source = serializers.CharField()
+    fx_date = serializers.DateField(allow_null=True)
+    posted_period = serializers.CharField()
+    posting_note = serializers.CharField()
+
+    def get_creator(self, line: IncomeLine) -> str | None:
+        return str(line.creator.public_id) if line.creator_id else None
+
+    def get_gross(self, line: IncomeLine) -> str:
+        return to_decimal_string(line.gross_minor, line.currency)
+
+    def get_original_gross(self, line: IncomeLine) -> str | None:
+        if line.original_gross_minor is None:
+            return None
+        return to_decimal_string(line.original_gross_minor, line.original_currency)
+
+
+class StatementImportListApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        agency = serializers.UUIDField()
+        file = serializers.FileField()
+        format = serializers.ChoiceField(choices=StatementImport.Format.choices, default="auto")
+        is_all_or_nothing = serializers.BooleanField(default=False)
+
+    @extend_schema(responses=StatementImportOutput(many=True))
+    def get(self, request: Request) -> Response:
+        imports = statement_import_list_for_actor(actor=request.user)[:100]
+        return Response(StatementImportOutput(imports, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={202: StatementImportOutput})
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        agency = agency_get_for_actor(actor=request.user, public_id=data.pop("agency"))
+        statement_import = statement_import_create(agency=agency, actor=request.user, **data)
+        return Response(StatementImportOutput(statement_import).data, status=202)
+
+
+class StatementImportDetailApi(APIView):
+    @extend_schema(responses=StatementImportOutput)
+    def get(self, request: Request, public_id: UUID) -> Response:
+        statement_import = statement_import_get_for_actor(actor=request.user, public_id=public_id)
+        body: dict[str, Any] = dict(StatementImportOutput(statement_import).data)
+        body["errors"] = RowErrorOutput(statement_import.row_errors.all()[:1000], many=True).data
+        return Response(body)
+
+
+class IncomeLineListApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=IncomeLine.Status.values)],
+        responses=IncomeLineOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        lines = income_line_list_for_actor(
+            actor=request.user, status=request.query_params.get("status") or None
+        )
+        return Response(IncomeLineOutput(lines[:500], many=True).data)
+
+
+class IncomeLineDetailApi(APIView):
+    @extend_schema(responses=IncomeLineOutput)
+    def get(self, request: Request, public_id: UUID) -> Response:
+        line = income_line_get_for_actor(actor=request.user, public_id=public_id)
+        body: dict[str, Any] = dict(IncomeLineOutput(line).data)
+        body["split"] = income_line_split(line=line)
+        return Response(body)
