@@ -8,7 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -54,6 +55,7 @@ def minor_from(text: str, currency: str, *, field: str) -> int:
         raise ApplicationError(str(error), code="invalid_amount", extra={"field": field}) from None
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class AmountField(serializers.Field):
     """An amount in minor units, rendered as the currency's decimal string ("1234.56")."""
 
