@@ -47,7 +47,7 @@ def test_full_flow_through_the_api(world) -> None:
 
     fairness = creator.get(url + "fairness/").json()
     assert any(item["key"] == "audit_right" for item in fairness["en"])
-    assert any("审计" in item["label"] or "审计" in item["text"] for item in fairness["zh-hans"])
+    assert any("审计" in item["label"] or "审计" in item["text"] for item in fairness["zh_hans"])
 
     signed = creator.post(url + "sign/", {"document_sha256": sent["document_sha256"], "password": PASSWORD})
     assert signed.status_code == 201, signed.json()

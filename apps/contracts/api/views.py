@@ -270,13 +270,45 @@ class ContractAmendApi(APIView):
         return Response(VersionOutput(version).data, status=201)
 
 
+class DiffTermOutput(serializers.Serializer):
+    term = serializers.CharField()
+    before = serializers.CharField()
+    after = serializers.CharField()
+
+
+class DiffRuleOutput(serializers.Serializer):
+    label = serializers.CharField()
+    status = serializers.ChoiceField(choices=["added", "removed", "changed"])
+    before = serializers.ListField(child=serializers.CharField())
+    after = serializers.ListField(child=serializers.CharField())
+
+
+class DiffSentencesOutput(serializers.Serializer):
+    before = serializers.ListField(child=serializers.CharField())
+    after = serializers.ListField(child=serializers.CharField())
+
+
+class DiffPointerOutput(serializers.Serializer):
+    path = serializers.CharField(help_text="JSON pointer into the rule set")
+    before = serializers.CharField()
+    after = serializers.CharField()
+
+
 class ContractDiffApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        from_version = serializers.IntegerField()
+        to_version = serializers.IntegerField()
+        terms = DiffTermOutput(many=True)
+        rules = DiffRuleOutput(many=True)
+        general = DiffSentencesOutput(allow_null=True)
+        rule_set = DiffPointerOutput(many=True)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("from", int, required=True, description="Version number"),
             OpenApiParameter("to", int, required=True, description="Version number"),
         ],
-        responses=serializers.DictField(),
+        responses=OutputSerializer,
     )
     def get(self, request: Request, public_id: UUID) -> Response:
         contract = contract_get_for_actor(actor=request.user, public_id=public_id)
@@ -295,8 +327,8 @@ class ContractDiffApi(APIView):
         diff = contract_version_diff(older=older, newer=newer)
         return Response(
             {
-                "from": diff.older.number,
-                "to": diff.newer.number,
+                "from_version": diff.older.number,
+                "to_version": diff.newer.number,
                 "terms": [
                     {"term": label, "before": before, "after": after} for label, before, after in diff.terms
                 ],
@@ -400,20 +432,23 @@ class ContractVersionDocumentApi(APIView):
         )
 
 
-class ContractVersionFairnessApi(APIView):
-    class ItemOutput(serializers.Serializer):
-        key = serializers.CharField()
-        label = serializers.CharField()
-        text = serializers.CharField()
-        is_concern = serializers.BooleanField()
+class FairnessItemOutput(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    text = serializers.CharField()
+    is_concern = serializers.BooleanField()
 
-    @extend_schema(responses=serializers.DictField(child=ItemOutput(many=True)))
+
+class ContractVersionFairnessApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        en = FairnessItemOutput(many=True)
+        zh_hans = FairnessItemOutput(many=True)
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, public_id: UUID) -> Response:
         version = contract_version_get_for_actor(actor=request.user, public_id=public_id)
         summary = contract_fairness_summary(version=version)
-        return Response(
-            {language: self.ItemOutput(items, many=True).data for language, items in summary.items()}
-        )
+        return Response(self.OutputSerializer({"en": summary["en"], "zh_hans": summary["zh-hans"]}).data)
 
 
 class ContractVersionPdfApi(APIView):
