@@ -350,7 +350,10 @@ _INSERT_SQL = """
     SELECT gen_random_uuid(), %(agency)s, account.creator_id, account.id, s.platform, s.account_id,
         s.external_id, s.source, s.gross_minor, s.currency, s.occurred_at, s.order_ref, original.id, NULL,
         s.description, s.metadata, s.statement_import_id, s.row_number,
-        CASE WHEN account.id IS NULL THEN 'exception' ELSE 'imported' END,
+        -- Lines of a known creator that are not brand deals need no reconciliation: matched at
+        -- once, which saves an UPDATE of every row (a third of a chunk's time).
+        CASE WHEN account.id IS NULL THEN 'exception' WHEN s.source <> 'brand_deal' THEN 'matched'
+             ELSE 'imported' END,
         CASE WHEN account.id IS NULL THEN 'unknown_account' ELSE '' END,
         CASE WHEN account.id IS NULL
              THEN 'No creator of this agency registered ' || s.platform || ' account ' || s.account_id
@@ -516,6 +519,7 @@ def reconcile_lines(*, agency_id: int, line_ids: list[int]) -> int:
     if not line_ids:
         return 0
     lines = IncomeLine.objects.filter(pk__in=line_ids, status=LineStatus.IMPORTED)
+    # Other imported lines (a creator, not a brand deal) were inserted as matched already.
     income_line_mark(lines_qs_or_ids=lines.exclude(source="brand_deal"), status=LineStatus.MATCHED)
     brand_ids = list(lines.filter(source="brand_deal").values_list("pk", flat=True))
     if brand_ids:
@@ -531,8 +535,10 @@ def reconcile_lines(*, agency_id: int, line_ids: list[int]) -> int:
                 exception_reason=Reason.UNMATCHED_DEAL,
                 detail="A brand deal payment without an order reference.",
             )
+    if not brand_ids:
+        return 0
     return IncomeLine.objects.filter(
-        pk__in=line_ids,
+        pk__in=brand_ids,
         status=LineStatus.EXCEPTION,
         exception_reason__in=[r for r in Reason.values if r != "unknown_account"],
     ).count()
