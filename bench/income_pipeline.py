@@ -1,0 +1,251 @@
+"""Income bench: a canonical statement through the whole pipeline, end to end, then again.
+
+    .venv/bin/python bench/generate_statement.py --lines 1000000 --creators 10000 --out bench/out/statement.csv
+    DATABASE_URL="postgresql://postgres:@/fenrun_bench_income?host=$PWD/.run/pgdata" \
+        .venv/bin/python bench/income_pipeline.py bench/out/statement.csv --creators 10000
+
+Setup (not timed): a fresh database (its name must contain "bench"; it is dropped and migrated),
+one agency, C creators with their Douyin accounts, representations and an active contract each
+(rows inserted in bulk; the rule set: platform fee 5 %, 70/30 with a tier above 10,000.00 a
+month at 80/20, and 60/40 for everything else).
+
+Timed: the import exactly as a worker runs it (statement_import_step until done): stage (parse,
+validate, COPY into staging), chunks (dedupe with INSERT … ON CONFLICT, account match,
+reconciliation), recognition (contract lookup, engine, ledger_post_many with COPY, balance
+upserts); then 1,000 creators' balances read. Then the same file again (every line a duplicate,
+zero new postings), and plain COPY of the postings the first run wrote into a copy of the
+posting table with its indexes, for the ratio. Prints lines/s per phase and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+RULES = {
+    "version": 1,
+    "currency": "CNY",
+    "timezone": "Asia/Shanghai",
+    "parties": ["creator", "agency"],
+    "rules": [
+        {
+            "id": "gifts",
+            "label": "Live gifts",
+            "match": {"sources": ["live_gifts"]},
+            "deductions": [{"id": "platform_fee", "label": "Platform fee", "percent": "5"}],
+            "split": {"creator": "70", "agency": "30"},
+            "tiers": [{"above": "10000.00", "split": {"creator": "80", "agency": "20"}}],
+        },
+        {"id": "other", "label": "Everything else", "split": {"creator": "60", "agency": "40"}},
+    ],
+}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fresh_database() -> None:
+    from django.conf import settings
+
+    name = settings.DATABASES["default"]["NAME"]
+    if "bench" not in name:
+        raise SystemExit(f"refusing to drop {name!r}: the bench database's name must contain 'bench'")
+    from django.db import connection
+
+    # Django's own maintenance connection: the same server, socket and credentials as the app.
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"], cwd=ROOT, check=True, env=os.environ
+    )
+
+
+def setup(creators: int) -> object:
+    import datetime
+
+    from django.db.backends.postgresql.psycopg_any import DateRange
+
+    from apps.accounts.models import User
+    from apps.agencies.models import Representation
+    from apps.agencies.services import agency_create
+    from apps.contracts.models import Contract, ContractCoverage, ContractTemplate, ContractVersion
+    from apps.creators.models import Creator, PlatformAccount
+
+    owner = User.objects.create(email="bench-owner@example.test", password="!")  # noqa: S106 (an unusable password: nobody signs in)
+    agency = agency_create(owner=owner, name="Bench MCN", legal_name="Bench MCN Ltd.")
+    users = User.objects.bulk_create(
+        [User(email=f"bench{i}@example.test", password="!") for i in range(creators)]  # noqa: S106, batch_size=5000
+    )
+    people = Creator.objects.bulk_create(
+        [
+            Creator(user=user, display_name=f"Creator {i}", legal_name=f"Creator {i}")
+            for i, user in enumerate(users)
+        ],
+        batch_size=5000,
+    )
+    PlatformAccount.objects.bulk_create(
+        [
+            PlatformAccount(creator=c, platform="douyin", account_id=f"bench_dy_{i}")
+            for i, c in enumerate(people)
+        ],
+        batch_size=5000,
+    )
+    start = datetime.date(2026, 1, 1)
+    Representation.objects.bulk_create(
+        [Representation(agency=agency, creator=c, started_on=start) for c in people], batch_size=5000
+    )
+    template = ContractTemplate.objects.filter(agency__isnull=True).first()
+    contracts = Contract.objects.bulk_create(
+        [
+            Contract(agency=agency, creator=c, template=template, title="Bench", created_by=owner)
+            for c in people
+        ],
+        batch_size=5000,
+    )
+    end = datetime.date(2027, 12, 31)
+    versions = ContractVersion.objects.bulk_create(
+        [
+            ContractVersion(
+                contract=contract,
+                number=1,
+                status="active",
+                language="en",
+                start_date=start,
+                end_date=end,
+                effective_from=start,
+                platforms=["douyin"],
+                exclusivity="exclusive",
+                creative_control="joint",
+                rule_set=RULES,
+                document_sha256="0" * 64,
+                created_by=owner,
+            )
+            for contract in contracts
+        ],
+        batch_size=5000,
+    )
+    ContractCoverage.objects.bulk_create(
+        [
+            ContractCoverage(
+                version=version,
+                agency=agency,
+                creator=contract.creator,
+                platform="douyin",
+                during=DateRange(start, end + datetime.timedelta(days=1)),
+            )
+            for version, contract in zip(versions, contracts, strict=True)
+        ],
+        batch_size=5000,
+    )
+    return agency
+
+
+def run_import(agency: object, path: Path) -> tuple[object, dict[str, float]]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.income.models import StatementImport
+    from apps.income.pipeline import statement_import_create, statement_import_step
+
+    owner = agency.memberships.get(role="owner").user  # type: ignore[attr-defined]
+    phases = {"stage": 0.0, "chunks (dedupe, match)": 0.0, "recognise (engine, ledger, balances)": 0.0}
+    started = time.perf_counter()
+    statement_import = statement_import_create(
+        agency=agency, actor=owner, file=SimpleUploadedFile(path.name, path.read_bytes()), enqueue=False
+    )
+    phases["upload"] = time.perf_counter() - started
+    more = True
+    while more:
+        before = StatementImport.objects.values_list("status", "chunk_count").get(pk=statement_import.pk)
+        done_chunks = statement_import.chunks.count()
+        tick = time.perf_counter()
+        more = statement_import_step(import_id=statement_import.pk, enqueue=False)
+        spent = time.perf_counter() - tick
+        if before[0] == "queued":
+            phases["stage"] += spent
+        elif done_chunks < before[1]:
+            phases["chunks (dedupe, match)"] += spent
+        else:
+            phases["recognise (engine, ledger, balances)"] += spent
+    phases["total"] = time.perf_counter() - started
+    statement_import.refresh_from_db()
+    return statement_import, phases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("statement", type=Path)
+    parser.add_argument("--creators", type=int, default=10_000)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    fresh_database()
+    from django.db import connection
+
+    from apps.ledger.models import JournalEntry, Posting
+    from apps.ledger.selectors import creator_balances
+
+    agency = setup(args.creators)
+    print(f"setup: {args.creators} creators with active contracts; RSS {rss_mb():.0f} MB", flush=True)
+
+    first, phases = run_import(agency, args.statement)
+    lines = first.rows_total
+    entries = JournalEntry.objects.count()
+    postings = Posting.objects.count()
+    tick = time.perf_counter()
+    creator_ids = list(agency.representations.values_list("creator_id", flat=True)[:1000])  # type: ignore[attr-defined]
+    for creator_id in creator_ids:
+        creator_balances(creator_id=creator_id, period="2026-11")
+    balances = time.perf_counter() - tick
+    total = phases["total"] + balances
+    print(f"first import: {first.status} {lines:,} rows, {first.imported_count:,} imported, {first.error_count} errors, "
+          f"{first.exception_count} in the queue; {entries:,} entries, {postings:,} postings")  # fmt: skip
+    for name, seconds in phases.items():
+        print(f"  {name:40s} {seconds:8.2f} s")
+    print(f"  {'balances of 1,000 creators':40s} {balances:8.2f} s")
+    print(f"end to end: {lines / total:,.0f} lines/s ({total:.1f} s); peak RSS {rss_mb():.0f} MB", flush=True)
+
+    again, again_phases = run_import(agency, args.statement)
+    new_postings = Posting.objects.count() - postings
+    print(f"re-import: {again.duplicate_count:,} duplicates, {again.imported_count} imported, {new_postings} new postings; "
+          f"{lines / again_phases['total']:,.0f} lines/s ({again_phases['total']:.1f} s)", flush=True)  # fmt: skip
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_posting")
+        cursor.execute(
+            "CREATE TABLE bench_posting (LIKE ledger_posting INCLUDING ALL)"
+        )
+        buffer = io.StringIO()
+        raw = cursor.cursor
+        with raw.copy(
+            "COPY ledger_posting (entry_id, account_id, line_no, amount_minor, currency) TO STDOUT"
+        ) as copy:
+            for chunk in copy:
+                buffer.write(bytes(chunk).decode())
+        tick = time.perf_counter()
+        with raw.copy(
+            "COPY bench_posting (entry_id, account_id, line_no, amount_minor, currency) FROM STDIN"
+        ) as copy:
+            copy.write(buffer.getvalue())
+        plain = time.perf_counter() - tick
+        cursor.execute("DROP TABLE bench_posting")
+    copy_rate = lines / plain
+    print(f"plain COPY of the same {postings:,} postings into an indexed table: {plain:.2f} s = {copy_rate:,.0f} lines/s; "
+          f"pipeline / COPY = {lines / total / copy_rate:.2f}; peak RSS {rss_mb():.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
