@@ -225,9 +225,7 @@ def main() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_posting")
-        cursor.execute(
-            "CREATE TABLE bench_posting (LIKE ledger_posting INCLUDING ALL)"
-        )
+        cursor.execute("CREATE TABLE bench_posting (LIKE ledger_posting INCLUDING ALL)")
         buffer = io.StringIO()
         raw = cursor.cursor
         with raw.copy(
