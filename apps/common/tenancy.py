@@ -108,10 +108,20 @@ def get_scoped_or_404(queryset: QuerySet[Any], **lookup: Any) -> Any:
         raise NotFound() from None
 
 
-def require_agency_role(user: User | Any, agency: Agency, roles: Iterable[str]) -> str:
-    """The user's role in `agency` if it is one of `roles`; 404 for non-members, 403 for a weaker role."""
-    role = scope_for(user).agency_roles.get(agency.pk)
+def require_agency_role(
+    user: User | Any, agency: Agency, roles: Iterable[str], *, creator_id: int | None = None
+) -> str:
+    """The user's role in `agency` if it is one of `roles`.
+
+    Non-members get 404 (NotFound), except the creator the object is about (`creator_id`):
+    they can see it, so they are told they may not change it (403). A member with a weaker
+    role gets 403 too.
+    """
+    scope = scope_for(user)
+    role = scope.agency_roles.get(agency.pk)
     if role is None:
+        if creator_id is not None and scope.creator_id == creator_id:
+            raise PermissionDenied(f"Only {agency.name} can do this.")
         raise NotFound()
     if role not in set(roles):
         raise PermissionDenied(f"Your role ({role}) cannot do this in {agency.name}.")

@@ -129,8 +129,8 @@ def _lock(deal: BrandDeal) -> BrandDeal:
     )
 
 
-def _require_editor(actor: Any, agency: Agency) -> None:
-    require_agency_role(actor, agency, DEAL_EDITORS)
+def _require_editor(actor: Any, agency: Agency, *, creator_id: int | None = None) -> None:
+    require_agency_role(actor, agency, DEAL_EDITORS, creator_id=creator_id)
 
 
 def _check_amount(minor: int, *, field: str) -> None:
@@ -225,7 +225,7 @@ def deal_update(
     order_ref: str | None = None,
 ) -> BrandDeal:
     """Change a deal's terms; its status follows (a larger fee can turn paid into partially paid)."""
-    _require_editor(actor, deal.agency)
+    _require_editor(actor, deal.agency, creator_id=deal.creator_id)
     deal = _lock(deal)
     if deal.status == Status.CANCELLED:
         raise ApplicationError(_("A cancelled deal cannot be changed."), code="deal_cancelled")
@@ -263,7 +263,7 @@ def deal_update(
 @transaction.atomic
 def deal_mark_delivered(*, deal: BrandDeal, actor: Any) -> BrandDeal:
     """Record delivery. The status says so only from contracted: a later step or money outranks it."""
-    _require_editor(actor, deal.agency)
+    _require_editor(actor, deal.agency, creator_id=deal.creator_id)
     deal = _lock(deal)
     if deal.status == Status.CANCELLED or deal.delivered_at is not None:
         raise ApplicationError(_("This deal is already delivered or cancelled."), code="illegal_transition")
@@ -276,7 +276,7 @@ def deal_mark_delivered(*, deal: BrandDeal, actor: Any) -> BrandDeal:
 
 @transaction.atomic
 def deal_mark_invoiced(*, deal: BrandDeal, actor: Any) -> BrandDeal:
-    _require_editor(actor, deal.agency)
+    _require_editor(actor, deal.agency, creator_id=deal.creator_id)
     deal = _lock(deal)
     if deal.status == Status.CANCELLED or deal.invoiced_at is not None:
         raise ApplicationError(_("This deal is already invoiced or cancelled."), code="illegal_transition")
@@ -290,7 +290,7 @@ def deal_mark_invoiced(*, deal: BrandDeal, actor: Any) -> BrandDeal:
 @transaction.atomic
 def deal_cancel(*, deal: BrandDeal, actor: Any, reason: str) -> BrandDeal:
     """Cancel a deal nothing has been paid on; money received must be refunded first."""
-    _require_editor(actor, deal.agency)
+    _require_editor(actor, deal.agency, creator_id=deal.creator_id)
     deal = _lock(deal)
     if not (reason or "").strip():
         raise ApplicationError(
@@ -310,7 +310,7 @@ def deal_cancel(*, deal: BrandDeal, actor: Any, reason: str) -> BrandDeal:
 
 @transaction.atomic
 def deliverable_add(*, deal: BrandDeal, actor: Any, description: str, due_on: datetime.date) -> Deliverable:
-    _require_editor(actor, deal.agency)
+    _require_editor(actor, deal.agency, creator_id=deal.creator_id)
     if deal.status == Status.CANCELLED:
         raise ApplicationError(_("A cancelled deal cannot be changed."), code="deal_cancelled")
     if not (description or "").strip():
@@ -324,7 +324,7 @@ def deliverable_add(*, deal: BrandDeal, actor: Any, description: str, due_on: da
 def deliverable_mark_delivered(*, deliverable: Deliverable, actor: Any) -> Deliverable:
     """Mark one deliverable done; the last one done marks the deal delivered."""
     deal = deliverable.deal
-    _require_editor(actor, deal.agency)
+    _require_editor(actor, deal.agency, creator_id=deal.creator_id)
     deal = _lock(deal)
     deliverable = Deliverable.objects.select_for_update(no_key=True).get(pk=deliverable.pk)
     if deliverable.delivered_at is not None:
@@ -373,7 +373,7 @@ def deal_expense_submit(
     *, deal: BrandDeal, actor: Any, description: str, amount_minor: int, receipt: UploadedFile | None
 ) -> DealExpense:
     """The agency records a cost it advanced, with its receipt; it counts once the creator approves."""
-    _require_editor(actor, deal.agency)
+    _require_editor(actor, deal.agency, creator_id=deal.creator_id)
     if deal.status == Status.CANCELLED:
         raise ApplicationError(_("A cancelled deal cannot be changed."), code="deal_cancelled")
     if not (description or "").strip():
