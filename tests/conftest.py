@@ -147,3 +147,19 @@ def login_as(page: Any, user: User, *, password: str = PASSWORD, totp_secret: st
         page.fill("input[name=code]", totp_now(totp_secret))
         page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login" not in url and "/2fa/authenticate" not in url)
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Run tasks in-process for tests of pages and APIs (the worker itself is tested in integration).
+
+    Celery caches its configuration on first use, so Django's override_settings cannot switch
+    eagerness reliably; set it on the app and put it back afterwards.
+    """
+    from config.celery_app import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

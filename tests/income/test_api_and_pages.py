@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import override_settings
 
 from apps.income.models import IncomeLine, StatementImport
 from tests.conftest import api_as, web_as
 from tests.income.conftest import FILES, run_import, sign_contract
 
 pytestmark = pytest.mark.django_db
-EAGER = override_settings(CELERY_TASK_ALWAYS_EAGER=True)
 
 
-@EAGER
 def test_api_upload_runs_the_import_after_commit_and_reports_status(
-    statement_world, django_capture_on_commit_callbacks
+    statement_world, django_capture_on_commit_callbacks, celery_eager
 ) -> None:
     client = api_as(statement_world.manager_a)
     with (

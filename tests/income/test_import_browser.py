@@ -41,9 +41,8 @@ def _import(page, path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def test_every_format_imports_from_the_browser_and_again_adds_nothing(
-    world, live_browser_page, settings, tmp_path
+    world, live_browser_page, celery_eager, tmp_path
 ) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     platform_account_add(creator=world.creator_a, actor=None, platform="douyin", account_id="dy_88231")
     platform_account_add(creator=world.creator_a2, actor=None, platform="bilibili", account_id="bl_552")
     platform_account_add(creator=world.creator_a, actor=None, platform="youtube", account_id="UCx9f3")
