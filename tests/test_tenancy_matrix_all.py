@@ -126,7 +126,7 @@ def test_each_role_reads_only_what_it_may(world: World, object_name: str) -> Non
             failures.append(f"{name} GET {object_name}: {got}, expected {want}")
         listed_response = client.get(listing)
         if listed_response.status_code == 200 and _listed(listed_response, public_id) != (name in readers):
-            failures.append(f"{name} list {object_name}: listed={not (name in readers)}")
+            failures.append(f"{name} list {object_name}: listed={name not in readers}")
     assert not failures, "\n".join(failures)
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from apps.accounts.models import PersonalAccessToken
+from apps.accounts.services import user_has_mfa, user_requires_mfa
 
 _LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)
 
@@ -30,6 +31,12 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
         )
         if token is None or not token.is_usable or not token.user.is_active:
             raise exceptions.AuthenticationFailed("This token is unknown, expired or revoked.")
+        # The MFA policy holds for scripts too: a token made before a promotion to owner or
+        # finance stops working until its owner enrols a second factor.
+        if user_requires_mfa(user=token.user) and not user_has_mfa(user=token.user):
+            raise exceptions.AuthenticationFailed(
+                "Your role requires two-factor authentication; enrol at /accounts/2fa/ to use this token."
+            )
         now = timezone.now()
         # Write last_used_at at most every few minutes: a busy script must not write per request.
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:

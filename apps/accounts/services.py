@@ -15,6 +15,10 @@ from apps.agencies.models import Membership
 from apps.common.exceptions import ApplicationError, NotFound
 
 MAX_TOKENS_PER_USER = 20
+# Failed re-authentications (a password or code typed to confirm a signature) share allauth's
+# budget for failed logins: 5 per 5 minutes per user, so a stolen session cannot guess.
+REAUTHENTICATION_FAILURES = 5
+REAUTHENTICATION_WINDOW_SECONDS = 300
 
 
 def user_requires_mfa(*, user: User) -> bool:
@@ -70,3 +74,31 @@ def access_token_revoke(*, user: User, public_id: Any) -> PersonalAccessToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def _reauthentication_key(user: User) -> str:
+    return f"fenrun:reauth-failures:{user.pk}"
+
+
+def reauthentication_allowed(*, user: User) -> None:
+    """Refuse (429) while the user has used up their failed re-authentication budget."""
+    from django.core.cache import cache
+
+    if cache.get(_reauthentication_key(user), 0) >= REAUTHENTICATION_FAILURES:
+        raise ApplicationError(
+            "Too many wrong passwords or codes. Wait five minutes and try again.",
+            code="too_many_attempts",
+            extra={},
+        ).with_status(429)
+
+
+def reauthentication_failed(*, user: User) -> None:
+    """Count one failed re-authentication in the user's window."""
+    from django.core.cache import cache
+
+    key = _reauthentication_key(user)
+    if not cache.add(key, 1, timeout=REAUTHENTICATION_WINDOW_SECONDS):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=REAUTHENTICATION_WINDOW_SECONDS)

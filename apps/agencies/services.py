@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 from zoneinfo import available_timezones
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.agencies.models import Agency, Membership, Representation
 from apps.common.exceptions import ApplicationError
@@ -78,7 +78,13 @@ def representation_open(*, agency: Agency, creator: Any, started_on: datetime.da
     existing = Representation.objects.filter(agency=agency, creator=creator, ended_on__isnull=True).first()
     if existing is not None:
         return existing
-    return Representation.objects.create(agency=agency, creator=creator, started_on=started_on)
+    try:
+        # A savepoint: two activations at once both pass the check above; the partial unique
+        # constraint lets one insert, and the other takes the row it made.
+        with transaction.atomic():
+            return Representation.objects.create(agency=agency, creator=creator, started_on=started_on)
+    except IntegrityError:
+        return Representation.objects.get(agency=agency, creator=creator, ended_on__isnull=True)
 
 
 @transaction.atomic

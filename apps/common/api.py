@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from apps.common.exceptions import ApplicationError
+from apps.common.validators import validate_business_date
 
 _TITLES = {
     400: "Invalid request",
@@ -100,3 +101,11 @@ class AutoSchema(openapi.AutoSchema):
             view_name = type(self.view).__name__.removesuffix("Api")
             return f"{view_name}{name}"
         return name
+
+
+class BusinessDateField(serializers.DateField):
+    """A date within Fenrun's business bounds (see apps.common.validators)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validators", []).append(validate_business_date)
+        super().__init__(**kwargs)

@@ -16,6 +16,11 @@ class ApplicationError(Exception):
         self.code = code
         self.extra = extra or {}
 
+    def with_status(self, status: int) -> ApplicationError:
+        """The same error answered with another HTTP status (e.g. 409, 429)."""
+        self.status = status
+        return self
+
 
 class NotFound(ApplicationError):
     """The object does not exist *for this actor* (another tenant's rows answer the same)."""

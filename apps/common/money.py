@@ -61,6 +61,9 @@ def to_minor(text: str, currency: str, *, allow_thousands: bool = False) -> int:
     if not match:
         raise MoneyError(f"{text!r} is not a decimal amount")
     sign, whole, fraction = match.groups()
+    # Refuse before int(): Python's int() of thousands of digits is slow, then raises ValueError.
+    if len(whole.lstrip("0")) > 16:
+        raise MoneyError(f"{text[:24]!r}… is larger than any amount Fenrun accepts")
     fraction = fraction or ""
     places = exponent(currency)
     if len(fraction) > places:

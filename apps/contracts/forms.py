@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
+from apps.common.validators import validate_business_date
 from apps.contracts.models import ContractTemplate, ContractVersion, CreativeControl, Exclusivity, Language
 from apps.creators.models import Creator, Platform
 
@@ -22,7 +23,7 @@ class NewContractForm(forms.Form):
     creator = forms.ModelChoiceField(queryset=Creator.objects.none(), label=_("Creator"))
     template = forms.ModelChoiceField(queryset=ContractTemplate.objects.none(), label=_("Template"))
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
-    start_date = forms.DateField(label=_("Start date"), widget=DateInput)
+    start_date = forms.DateField(validators=[validate_business_date], label=_("Start date"), widget=DateInput)
 
     def __init__(self, *args: Any, creators: Any, templates: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -34,9 +35,11 @@ class TermsForm(forms.Form):
     """Every term of a version; `effective_from` only for amendments."""
 
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
-    start_date = forms.DateField(label=_("Start date"), widget=DateInput)
-    end_date = forms.DateField(label=_("End date"), widget=DateInput)
-    effective_from = forms.DateField(label=_("Effective from"), widget=DateInput, required=False)
+    start_date = forms.DateField(validators=[validate_business_date], label=_("Start date"), widget=DateInput)
+    end_date = forms.DateField(validators=[validate_business_date], label=_("End date"), widget=DateInput)
+    effective_from = forms.DateField(
+        validators=[validate_business_date], label=_("Effective from"), widget=DateInput, required=False
+    )
     platforms = forms.MultipleChoiceField(
         label=_("Platforms covered"),
         choices=Platform.choices,
@@ -97,6 +100,8 @@ class TermsForm(forms.Form):
     def clean_rule_set(self) -> Any:
         try:
             return json.loads(self.cleaned_data["rule_set"])
+        except RecursionError:
+            raise forms.ValidationError(_("This JSON is nested too deeply.")) from None
         except json.JSONDecodeError as error:
             raise forms.ValidationError(
                 _("Not valid JSON (line %(line)s, column %(column)s): %(message)s"),

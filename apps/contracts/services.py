@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
+from apps.accounts.services import reauthentication_allowed, reauthentication_failed
 from apps.agencies.models import Agency, Membership
 from apps.agencies.services import representation_close, representation_open
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
@@ -204,34 +205,48 @@ def _apply_terms(version: ContractVersion, terms: dict[str, Any]) -> None:
 def _add_months(day: datetime.date, months: int) -> datetime.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
+    if not 1 <= year <= 9999:
+        raise OverflowError(f"{day} + {months} months is past the calendar's end")
     for candidate in (day.day, 30, 29, 28):
         try:
             return datetime.date(year, month, min(day.day, candidate))
         except ValueError:
             continue
-    raise AssertionError("unreachable")
+    raise ValueError(f"{day} + {months} months")
 
 
 def _terms_from_template(
     template: ContractTemplate, *, start_date: datetime.date, currency: str
 ) -> dict[str, Any]:
-    from apps.common.money import to_minor
+    from decimal import InvalidOperation
+
+    from apps.common.money import MoneyError, to_minor
 
     defaults = dict(template.default_terms or {})
-    months = int(defaults.pop("term_months", 12))
-    fee_cap = defaults.pop("termination_fee_cap", "0")
-    terms = {field: value for field, value in defaults.items() if field in EDITABLE_TERMS}
+    try:
+        months = int(str(defaults.pop("term_months", 12)))
+        if not 1 <= months <= 1200:
+            raise ValueError(months)
+        fee_cap_minor = to_minor(str(defaults.pop("termination_fee_cap", "0")), currency)
+        terms = {field: value for field, value in defaults.items() if field in EDITABLE_TERMS}
+        if "late_interest_percent" in terms:
+            terms["late_interest_percent"] = Decimal(str(terms["late_interest_percent"]))
+        end_date = _add_months(start_date, months) - datetime.timedelta(days=1)
+    except (ValueError, TypeError, MoneyError, InvalidOperation, OverflowError) as error:
+        raise ApplicationError(
+            _("The template's default terms are not valid (%(error)s).") % {"error": str(error)[:120]},
+            code="invalid_template_terms",
+            extra={"field": "default_terms"},
+        ) from None
     terms.update(
         language=template.language,
         start_date=start_date,
-        end_date=_add_months(start_date, months) - datetime.timedelta(days=1),
+        end_date=end_date,
         effective_from=start_date,
         currency=currency,
-        termination_fee_cap_minor=to_minor(str(fee_cap), currency),
+        termination_fee_cap_minor=fee_cap_minor,
         rule_set=template.default_rule_set,
     )
-    if "late_interest_percent" in terms:
-        terms["late_interest_percent"] = Decimal(str(terms["late_interest_percent"]))
     return terms
 
 
@@ -271,6 +286,14 @@ def contract_template_create(
         raise ApplicationError(_("A template needs a name and a body."), code="invalid_template")
     template_body_check(body)
     rule_set_parse(default_rule_set)
+    # Refuse default terms that would break every draft made from the template later.
+    _terms_from_template(
+        ContractTemplate(
+            language=language, default_terms=default_terms or {}, default_rule_set=default_rule_set
+        ),
+        start_date=_today(),
+        currency=agency.default_currency,
+    )
     return ContractTemplate.objects.create(
         agency=agency,
         key=f"custom-{timezone.now():%Y%m%d%H%M%S%f}",
@@ -300,6 +323,10 @@ def contract_draft(
     _require_drafter(actor, agency)
     if template.agency_id not in (None, agency.pk):
         raise NotFound()
+    # Only creators on this agency's roster (represented now or before): a person who also belongs
+    # to another agency must not reach that agency's creators through this one.
+    if not creator.representations.filter(agency=agency).exists():
+        raise NotFound(_("No such creator among this agency's creators."))
     if not template.is_active:
         raise ApplicationError(_("This template is retired."), code="template_retired")
     start_date = terms.pop("start_date", None) or _today()
@@ -372,7 +399,9 @@ def contract_amendment_draft(
 ) -> ContractVersion:
     """A new draft version that starts as a copy of the binding version, with an effective date."""
     _require_drafter(actor, contract.agency)
-    # Lock the contract's versions in number order: two managers drafting at once get numbers in turn.
+    # Lock the contract row itself: locking its versions would not stop two managers inserting the
+    # same next number at once; with the contract locked they get numbers in turn.
+    Contract.objects.select_for_update(no_key=True).filter(pk=contract.pk).first()
     versions = list(ContractVersion.objects.select_for_update().filter(contract=contract).order_by("number"))
     if any(version.status in ContractVersion.OPEN for version in versions):
         raise ContractConflict(
@@ -463,7 +492,10 @@ def contract_version_send(*, version: ContractVersion, actor: Any) -> ContractVe
     version.sent_at = now
     version.offer_expires_at = now + datetime.timedelta(days=version.offer_valid_days)
     version.save()
-    transaction.on_commit(partial(_notify_offer, version_id=version.pk))
+    # A mail server being down must not fail (or half-complete) the send: the worker mails later.
+    from apps.contracts.tasks import contract_offer_notify_task
+
+    transaction.on_commit(partial(contract_offer_notify_task.delay, version_id=version.pk))
     return version
 
 
@@ -707,7 +739,8 @@ def _mail(users: list[User], subject: str, body: str) -> None:
             send_mail(str(_(subject)), str(_(body)), None, [user.email])
 
 
-def _notify_offer(*, version_id: int) -> None:
+def contract_offer_notify(*, version_id: int) -> None:
+    """Tell the creator an offer waits for their signature (run by a task after the send commits)."""
     version = ContractVersion.objects.select_related("contract__creator__user").get(pk=version_id)
     _mail(
         [version.contract.creator.user],
@@ -815,12 +848,15 @@ def contract_signer_reauthenticate(*, user: User, password: str, code: str = "")
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 
+    reauthentication_allowed(user=user)
     if not password or not user.check_password(password):
+        reauthentication_failed(user=user)
         raise ReauthenticationFailed(_("Re-enter your password to sign."), code="reauthentication_failed")
     authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
     if authenticator is None:
         return "password"
     if not code or not TOTP(authenticator).validate_code(code):
+        reauthentication_failed(user=user)
         raise ReauthenticationFailed(
             _("Enter the current code from your authenticator app to sign."), code="reauthentication_failed"
         )

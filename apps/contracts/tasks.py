@@ -14,6 +14,7 @@ from django.db import transaction
 from apps.contracts.models import ContractVersion
 from apps.contracts.services import (
     contract_offer_expire,
+    contract_offer_notify,
     contract_reminders_send,
     contract_version_activate,
     contract_version_end,
@@ -53,3 +54,11 @@ def contract_version_end_task(*, version_id: int) -> bool:
 @shared_task(name="contracts.reminders_send", acks_late=True)
 def contract_reminders_send_task() -> int:
     return contract_reminders_send()
+
+
+@shared_task(
+    name="contracts.offer_notify", acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True
+)
+def contract_offer_notify_task(*, version_id: int) -> None:
+    # SMTP trouble is transient (OSError covers socket and smtplib errors): retry a few times.
+    contract_offer_notify(version_id=version_id)

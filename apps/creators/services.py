@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from apps.agencies.models import Membership
 from apps.common.exceptions import ApplicationError, PermissionDenied
@@ -82,4 +83,10 @@ def platform_account_add(
 @transaction.atomic
 def platform_account_remove(*, account: PlatformAccount, actor: Any) -> None:
     _require_creator_editor(actor=actor, creator=account.creator)
-    account.delete()
+    try:
+        account.delete()
+    except ProtectedError:
+        raise ApplicationError(
+            "This account has income lines; it stays registered so that they remain explained.",
+            code="platform_account_in_use",
+        ).with_status(409) from None

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.money import MoneyError, is_known_currency, to_minor
+from apps.common.validators import validate_business_date
 from apps.creators.models import Platform
 
 
@@ -28,9 +29,13 @@ class DealForm(forms.Form):
         required=False,
         help_text=_("The platform or brand order number; payments carrying it match this deal."),
     )
-    due_on = forms.DateField(label=_("Payment due"), widget=_date_input())
+    due_on = forms.DateField(
+        validators=[validate_business_date], label=_("Payment due"), widget=_date_input()
+    )
     deliverable = forms.CharField(label=_("First deliverable"), max_length=300, required=False)
-    deliverable_due_on = forms.DateField(label=_("Deliverable due"), required=False, widget=_date_input())
+    deliverable_due_on = forms.DateField(
+        validators=[validate_business_date], label=_("Deliverable due"), required=False, widget=_date_input()
+    )
 
     def __init__(self, *args: Any, creators: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,7 +61,7 @@ class DealForm(forms.Form):
 
 class DeliverableForm(forms.Form):
     description = forms.CharField(label=_("Deliverable"), max_length=300)
-    due_on = forms.DateField(label=_("Due"), widget=_date_input())
+    due_on = forms.DateField(validators=[validate_business_date], label=_("Due"), widget=_date_input())
 
 
 class ExpenseForm(forms.Form):

@@ -126,13 +126,18 @@ STORAGES = {
 REDIS_URL = env.str("REDIS_URL", default="")
 RUN_DIR = BASE_DIR / ".run"
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     # A real, shared cache without Redis: allauth's login rate limits must hold across processes.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"},
+        # API throttling counts per process here; with Redis it is shared (see above).
+        "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"},
     }
     # The embedded broker: kombu's filesystem transport, a folder of message files under .run/.
     CELERY_BROKER_URL = "filesystem://"
@@ -206,6 +211,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "apps.common.api.problem_details_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.common.throttling.UserRateThrottle",
+        "apps.common.throttling.AnonRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {"user": "600/min", "anon": "60/min"},
 }
 SPECTACULAR_SETTINGS = {

@@ -21,4 +21,5 @@ STORAGES = {
 MEDIA_ROOT = env.str("DJANGO_MEDIA_ROOT", default="/tmp/fenrun-test-media")  # noqa: S108
 # A fresh cache namespace per run: allauth's rate-limit and used-TOTP-code keys from an earlier
 # run (Redis keeps them) must not leak into this one.
-CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"  # noqa: F405
+for _alias in CACHES.values():  # noqa: F405
+    _alias["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"

@@ -16,7 +16,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from apps.agencies.selectors import agency_get_for_actor
-from apps.common.api import validated
+from apps.common.api import BusinessDateField, validated
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.contracts.models import CreativeControl, Exclusivity, Language
@@ -158,8 +158,8 @@ class TermsInput(serializers.Serializer):
     """Terms as a person writes them; money as a decimal string, converted at this edge."""
 
     language = serializers.ChoiceField(choices=Language.choices, required=False)
-    start_date = serializers.DateField(required=False)
-    end_date = serializers.DateField(required=False)
+    start_date = BusinessDateField(required=False)
+    end_date = BusinessDateField(required=False)
     auto_renewal = serializers.BooleanField(required=False)
     renewal_notice_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
     platforms = serializers.ListField(
@@ -172,7 +172,7 @@ class TermsInput(serializers.Serializer):
     late_interest_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
     audit_right = serializers.BooleanField(required=False)
     termination_notice_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
-    termination_fee_cap = serializers.RegexField(r"^\d+(\.\d+)?$", required=False)
+    termination_fee_cap = serializers.RegexField(r"^\d+(\.\d+)?$", max_length=40, required=False)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
     rule_set = serializers.JSONField(required=False)
     offer_valid_days = serializers.IntegerField(min_value=1, max_value=90, required=False)
@@ -256,7 +256,7 @@ class ContractDetailApi(APIView):
 
 class ContractAmendApi(APIView):
     class InputSerializer(TermsInput):
-        effective_from = serializers.DateField()
+        effective_from = BusinessDateField()
 
     @extend_schema(request=InputSerializer, responses={201: VersionOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
@@ -344,7 +344,7 @@ class ContractDiffApi(APIView):
 
 class ContractVersionDetailApi(APIView):
     class InputSerializer(TermsInput):
-        effective_from = serializers.DateField(required=False)
+        effective_from = BusinessDateField(required=False)
 
     @extend_schema(responses=VersionOutput)
     def get(self, request: Request, public_id: UUID) -> Response:

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.agencies.selectors import agency_get_for_actor
-from apps.common.api import validated
+from apps.common.api import BusinessDateField, validated
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.creators.models import Platform
@@ -185,14 +185,14 @@ class DealListApi(APIView):
         fee = serializers.CharField(max_length=40, help_text='Decimal string, e.g. "10000.00".')
         currency = serializers.RegexField(r"^[A-Za-z]{3}$")
         order_ref = serializers.CharField(max_length=128, required=False, allow_blank=True)
-        due_on = serializers.DateField()
+        due_on = BusinessDateField()
         deliverables = serializers.ListField(
             child=serializers.DictField(), required=False, help_text="[{description, due_on}]"
         )
 
     class DeliverableInput(serializers.Serializer):
         description = serializers.CharField(max_length=300)
-        due_on = serializers.DateField()
+        due_on = BusinessDateField()
 
     @extend_schema(
         parameters=[
@@ -239,7 +239,7 @@ class DealDetailApi(APIView):
         campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)
         fee = serializers.CharField(max_length=40, required=False)
         order_ref = serializers.CharField(max_length=128, required=False, allow_blank=True)
-        due_on = serializers.DateField(required=False)
+        due_on = BusinessDateField(required=False)
 
     @extend_schema(responses=DealDetailOutput)
     def get(self, request: Request, public_id: UUID) -> Response:
@@ -282,7 +282,7 @@ class DealCancelApi(APIView):
 class DeliverableListApi(APIView):
     class InputSerializer(serializers.Serializer):
         description = serializers.CharField(max_length=300)
-        due_on = serializers.DateField()
+        due_on = BusinessDateField()
 
     @extend_schema(request=InputSerializer, responses={201: DeliverableOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
