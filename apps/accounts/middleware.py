@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,6 +13,12 @@ from apps.accounts.services import user_has_mfa, user_requires_mfa
 # Paths a person without MFA can still reach: the enrolment itself, logout, language, assets.
 _OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/health/")
 _SESSION_FLAG = "fenrun_mfa_ok"
+_RECHECK_SECONDS = 300
+
+
+def _recently_checked(request: HttpRequest) -> bool:
+    checked_at = request.session.get(_SESSION_FLAG)
+    return isinstance(checked_at, (int, float)) and 0 <= time.time() - checked_at < _RECHECK_SECONDS
 
 
 class RequireMfaMiddleware:
@@ -24,7 +31,7 @@ class RequireMfaMiddleware:
             user is not None
             and user.is_authenticated
             and not request.path.startswith(_OPEN_PREFIXES)
-            and not request.session.get(_SESSION_FLAG)
+            and not _recently_checked(request)
         ):
             if user_requires_mfa(user=user) and not user_has_mfa(user=user):
                 if request.path.startswith("/api/"):
@@ -40,7 +47,7 @@ class RequireMfaMiddleware:
                         content_type="application/problem+json",
                     )
                 return redirect("mfa_activate_totp")
-            # Remember for this session: the check costs two queries, and MFA cannot be removed
-            # without re-authentication in allauth.
-            request.session[_SESSION_FLAG] = True
+            # Remember for a few minutes: the check costs two queries per page. The window bounds
+            # how long a promotion to owner or finance takes to demand MFA in an open session.
+            request.session[_SESSION_FLAG] = time.time()
         return self.get_response(request)

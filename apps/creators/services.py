@@ -46,9 +46,16 @@ def creator_create(
     return creator
 
 
+# A creator's legal identity is theirs alone: several agencies may represent them, and one
+# agency's edit would change the others' contracts and statements.
+CREATOR_ONLY_FIELDS = ("legal_name", "creator_type")
+
+
 @transaction.atomic
 def creator_update(*, creator: Creator, actor: Any, **changes: Any) -> Creator:
     _require_creator_editor(actor=actor, creator=creator)
+    if scope_for(actor).creator_id != creator.pk and any(field in changes for field in CREATOR_ONLY_FIELDS):
+        raise PermissionDenied("Only the creator can change their legal name or creator type.")
     creator = Creator.objects.select_for_update(no_key=True).get(pk=creator.pk)
     for field in ("display_name", "legal_name", "creator_type"):
         if field in changes:
@@ -83,6 +90,9 @@ def platform_account_add(
 @transaction.atomic
 def platform_account_remove(*, account: PlatformAccount, actor: Any) -> None:
     _require_creator_editor(actor=actor, creator=account.creator)
+    if scope_for(actor).creator_id != account.creator_id:
+        # Other agencies may match statements through this account: only its owner removes it.
+        raise PermissionDenied("Only the creator can remove one of their platform accounts.")
     try:
         account.delete()
     except ProtectedError:

@@ -136,3 +136,24 @@ def test_platform_account_id_is_unique_per_platform(world: World) -> None:
     )
     assert response.status_code == 400
     assert "already registered" in response.json()["detail"]
+
+
+def test_an_agency_cannot_change_a_creators_legal_identity_or_remove_accounts(world: World) -> None:
+    manager = api_as(world.manager_a)
+    response = manager.patch(
+        f"/api/v1/creators/{world.creator_a.public_id}/", {"legal_name": "X"}, format="json"
+    )
+    assert response.status_code == 403
+    account = world.creator_a.platform_accounts.get()
+    assert manager.delete(f"/api/v1/platform-accounts/{account.public_id}/").status_code == 403
+    world.creator_a.refresh_from_db()
+    assert world.creator_a.legal_name == "Creator A legal"
+    # The creator can do both.
+    creator = api_as(world.creator_a.user)
+    assert (
+        creator.patch(
+            f"/api/v1/creators/{world.creator_a.public_id}/", {"legal_name": "X"}, format="json"
+        ).status_code
+        == 200
+    )
+    assert creator.delete(f"/api/v1/platform-accounts/{account.public_id}/").status_code == 204
