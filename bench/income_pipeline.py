@@ -183,10 +183,25 @@ def run_import(agency: object, path: Path) -> tuple[object, dict[str, float]]:
     return statement_import, phases
 
 
+def _query_timer(threshold: float) -> object:
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        tick = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent = time.perf_counter() - tick
+            if spent >= threshold:
+                print(f"    query {spent:6.2f} s: {' '.join(sql.split())[:160]}", flush=True)
+
+    return wrapper
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("statement", type=Path)
     parser.add_argument("--creators", type=int, default=10_000)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the first import here")
+    parser.add_argument("--slow-queries", type=float, help="print first-import queries slower than this (s)")
     args = parser.parse_args()
 
     import django
@@ -201,7 +216,17 @@ def main() -> None:
     agency = setup(args.creators)
     print(f"setup: {args.creators} creators with active contracts; RSS {rss_mb():.0f} MB", flush=True)
 
-    first, phases = run_import(agency, args.statement)
+    if args.slow_queries is not None:
+        connection.execute_wrappers.append(_query_timer(args.slow_queries))
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        first, phases = profiler.runcall(run_import, agency, args.statement)
+        profiler.dump_stats(args.profile)
+    else:
+        first, phases = run_import(agency, args.statement)
+    connection.execute_wrappers.clear()
     lines = first.rows_total
     entries = JournalEntry.objects.count()
     postings = Posting.objects.count()

@@ -4,10 +4,12 @@ What PostgreSQL itself enforces here (so that no code path, admin or psql sessio
 
 * postings are non-zero and carry their account's currency (a composite foreign key on
   (account_id, currency), added in migration 0002);
-* every entry has at least two postings and sums to zero per currency (deferred constraint
-  triggers on both tables, checked at commit so that an entry and its postings can be
-  inserted in any order within one transaction; the posting trigger catches a posting added
-  later to a committed entry). They are plain SQL in migration 0003, not pgtrigger triggers:
+* every entry has at least two postings and sums to zero per currency (a deferred constraint
+  trigger per entry, checked at commit so that an entry and its postings can be inserted in any
+  order within one transaction), and postings are only written in their entry's transaction (a
+  statement-level trigger, migration 0004: a posting added later to a committed entry is
+  refused, so the one check per entry covers every posting). They are plain SQL in migrations
+  0003 and 0004, not pgtrigger triggers:
   pgtrigger wraps every call in an exception block (a subtransaction) to read its ignore
   list, which made the commit of a 10,000-entry batch 11 times slower;
 * entries, postings and rule set snapshots are never UPDATEd or DELETEd (pgtrigger.Protect);

@@ -250,7 +250,9 @@ def agency_local_date(agency: Agency, moment: datetime.datetime) -> datetime.dat
 # --- Validation ----------------------------------------------------------------------------------
 
 
-def _load_accounts(agency: Agency, drafts: Sequence[EntryDraft]) -> dict[int, Account]:
+def _load_accounts(agency: Agency, drafts: Sequence[EntryDraft]) -> dict[int, str]:
+    """Account id -> currency of the accounts the drafts name (rows, not model instances: a
+    recognition batch names ten thousand creator accounts)."""
     ids = {
         posting.account.pk if isinstance(posting.account, Account) else posting.account
         for draft in drafts
@@ -260,11 +262,26 @@ def _load_accounts(agency: Agency, drafts: Sequence[EntryDraft]) -> dict[int, Ac
         account_id for account_id in ids if isinstance(account_id, int) and not isinstance(account_id, bool)
     ]
     # Only this agency's accounts: another ledger's account is as unknown as a missing one.
-    return {account.pk: account for account in Account.objects.filter(agency=agency, pk__in=valid_ids)}
+    return dict(Account.objects.filter(agency=agency, pk__in=valid_ids).values_list("pk", "currency"))
+
+
+def _json_text(value: Any) -> str:
+    """canonical_json of one scalar (the common case of entry fields, without the encoder's set-up)."""
+    if value is None:
+        return "null"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return canonical_json(value)
+
+
+def _content_json(fields: dict[str, str]) -> str:
+    """canonical_json of a dict whose values are already canonical JSON texts: the same bytes,
+    each part serialised once (the parts are kept for COPY)."""
+    return "{" + ",".join(f'"{key}":{fields[key]}' for key in sorted(fields)) + "}"
 
 
 def _prepare(
-    agency: Agency, draft: EntryDraft, accounts: dict[int, Account], sha_cache: dict[int, str]
+    agency: Agency, draft: EntryDraft, accounts: dict[int, str], sha_cache: dict[int, str]
 ) -> _Prepared:
     """Refuse bad input with a message a person understands; serialise what is asked once."""
     key = draft.idempotency_key
@@ -295,8 +312,8 @@ def _prepare(
     totals: dict[str, int] = defaultdict(int)
     for number, spec in enumerate(draft.postings, start=1):
         account_id = spec.account.pk if isinstance(spec.account, Account) else spec.account
-        account = accounts.get(account_id) if isinstance(account_id, int) else None
-        if account is None:
+        currency = accounts.get(account_id) if isinstance(account_id, int) else None
+        if currency is None:
             raise ApplicationError(
                 f"Posting {number} names account {account_id!r}, which is not an account of {agency.name}'s ledger.",
                 code="unknown_account",
@@ -308,13 +325,14 @@ def _prepare(
             )
         if amount == 0:
             raise ApplicationError(f"Posting {number} is zero; leave it out.", code="zero_posting")
-        if spec.currency is not None and spec.currency != account.currency:
+        if spec.currency is not None and spec.currency != currency:
+            account = Account.objects.get(pk=account_id)
             raise ApplicationError(
-                f"Posting {number} is in {spec.currency} but its account {account} holds {account.currency}.",
+                f"Posting {number} is in {spec.currency} but its account {account} holds {currency}.",
                 code="currency_mismatch",
             )
-        postings.append((account.pk, amount, account.currency))
-        totals[account.currency] += amount
+        postings.append((account_id, amount, currency))
+        totals[currency] += amount
     unbalanced = {currency: total for currency, total in totals.items() if total != 0}
     if unbalanced:
         amounts = ", ".join(f"{to_decimal_string(total, c)} {c}" for c, total in sorted(unbalanced.items()))
@@ -333,24 +351,31 @@ def _prepare(
         rule_set_sha = sha_cache.get(document_id)
         if rule_set_sha is None:
             rule_set_sha = sha_cache[document_id] = rule_set_sha256(split.rule_set_document)
-    content_json = entry_content(
-        agency_id=agency.pk,
-        creator_id=draft.creator_id,
-        idempotency_key=key,
-        kind=draft.kind,
-        cause_reference=draft.cause_reference,
-        reason=draft.reason,
-        author_id=draft.author_id,
-        memo=draft.memo,
-        effective_date=draft.effective_date,
-        reverses_id=draft.reverses_id,
-        contract_version_id=split.contract_version_id if split else None,
-        rule_id=split.rule_id if split else "",
-        rule_set_sha256=rule_set_sha,
-        engine_line=split.engine_line if split else None,
-        engine_state=split.engine_state if split else None,
-        trace=split.trace if split else None,
-        postings=postings,
+    # The same bytes as entry_content() (verify_ledger recomputes it that way), assembled from
+    # parts serialised once: the split's line, state and trace are also what COPY writes.
+    line_json = canonical_json(split.engine_line) if split else "null"
+    state_json = canonical_json(split.engine_state) if split else "null"
+    trace_json = canonical_json(split.trace) if split else "null"
+    content_json = _content_json(
+        {
+            "agency": _json_text(agency.pk),
+            "creator": _json_text(draft.creator_id),
+            "key": _json_text(key),
+            "kind": _json_text(draft.kind),
+            "cause": _json_text(draft.cause_reference),
+            "reason": _json_text(draft.reason),
+            "author": _json_text(draft.author_id),
+            "memo": _json_text(draft.memo),
+            "effective_date": f'"{draft.effective_date.isoformat()}"',
+            "reverses": _json_text(draft.reverses_id),
+            "contract_version": _json_text(split.contract_version_id if split else None),
+            "rule_id": _json_text(split.rule_id if split else ""),
+            "rule_set": _json_text(rule_set_sha),
+            "line": line_json,
+            "state": state_json,
+            "trace": trace_json,
+            "postings": canonical_json(postings),
+        }
     )
     return _Prepared(
         draft=draft,
@@ -358,6 +383,7 @@ def _prepare(
         content_json=content_json,
         request_sha256=hashlib.sha256(content_json.encode()).hexdigest(),
         rule_set_sha256=rule_set_sha,
+        extra={"json": (line_json, state_json, trace_json)} if split else {},
     )
 
 
@@ -681,11 +707,13 @@ def _insert_copy(
                 fields["contract_version_id"],
                 fields["rule_id"],
                 snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None,
-                fields["engine_line"],
-                fields["engine_state"],
-                fields["trace"],
             )
             entries.write("\t".join(map(_copy_value, row)))
+            texts = item.extra.get("json")
+            if texts is None:
+                entries.write("\t\\N\t\\N\t\\N")
+            else:
+                entries.write("\t" + "\t".join(text.translate(_COPY_ESCAPES) for text in texts))
             entries.write("\n")
             for number, (account_id, amount, currency) in enumerate(item.postings):
                 postings.write(f"{entry_id}\t{account_id}\t{number}\t{amount}\t{currency}\n")
@@ -799,21 +827,23 @@ def split_entry_draft(
     """Evaluate `line` with the engine (advancing `evaluator`) and describe its split entry.
 
     The evaluator belongs to the caller: if posting fails, discard it and rebuild its state.
+    `creator` is the creator or its id.
     """
+    creator_id = creator if isinstance(creator, int) else creator.pk
     rule_set = evaluator.rule_set
     state = engine_state_dump(evaluator, line)
     result = evaluator.evaluate(line)
     if result.error is not None:
         raise ApplicationError(f"Income line {line.id} cannot be split: {result.error}.", code="split_failed")
     assert result.rule is not None
-    moves = split_moves(result=result, rule_set=rule_set, creator_id=creator.pk)
+    moves = split_moves(result=result, rule_set=rule_set, creator_id=creator_id)
     return EntryDraft(
         idempotency_key=idempotency_key,
         kind=Kind.REFUND if line.refund_of is not None or line.gross < 0 else Kind.INCOME_LINE,
         effective_date=effective_date or agency_local_date(agency, line.occurred_at),
         postings=[PostingSpec(account=accounts(*key), amount_minor=amount) for key, amount in moves],
         cause_reference=cause_reference or f"line:{line.id}",
-        creator_id=creator.pk,
+        creator_id=creator_id,
         split=SplitRecord(
             rule_set_document=rule_set.document,
             engine_line=engine_line_dump(line),

@@ -82,56 +82,11 @@ def engine_state_dump(evaluator: Evaluator, line: Line) -> dict[str, Any]:
     """The state `line` will be evaluated in. Of the refundable originals only the one a refund
     names is kept: the others cannot influence this line, and keeping them all would grow
     every entry with the history before it."""
-    rules = evaluator.rule_set.rules
-    originals: dict[str, Any] = {}
-    if line.refund_of is not None:
-        refundable = _refundable_parts(evaluator, line.refund_of)
-        if refundable is not None:
-            originals[line.refund_of] = refundable
-    return {
-        "advance_outstanding": evaluator.advance_outstanding,
-        "rule_net": sorted(
-            [rules[index].id, period, amount] for (index, period), amount in evaluator.rule_net.items()
-        ),
-        "agency_share": dict(sorted(evaluator.agency_share.items())),
-        "creator_share": dict(sorted(evaluator.creator_share.items())),
-        "originals": originals,
-    }
+    return evaluator.export_state(originals=(line.refund_of,) if line.refund_of is not None else ())
 
 
 def engine_state_load(rule_set: RuleSet, state: dict[str, Any]) -> Evaluator:
-    evaluator = Evaluator(rule_set, advance_outstanding=int(state["advance_outstanding"]))
-    evaluator.rule_net = {
-        (rule_set.rule(rule_id).index, period): int(amount) for rule_id, period, amount in state["rule_net"]
-    }
-    evaluator.agency_share = {key: int(value) for key, value in state["agency_share"].items()}
-    evaluator.creator_share = {key: int(value) for key, value in state["creator_share"].items()}
-    # The engine reads a refund's original from `refundable` first (the form it takes once
-    # refunded), so restoring it there is enough whatever the original's history was.
-    evaluator.refundable = {
-        line_id: [rule_set.rule(data["rule"]), int(data["unrefunded"]), [int(v) for v in data["remaining"]]]
-        for line_id, data in state["originals"].items()
-    }
-    return evaluator
-
-
-def _refundable_parts(evaluator: Evaluator, line_id: str) -> dict[str, Any] | None:
-    """What a refund of `line_id` may still reverse, in a form independent of the engine's
-    internal caching: the rule id, the unrefunded gross and the remaining parts (deductions,
-    payables in party order, recouped)."""
-    refunded = evaluator.refundable.get(line_id)
-    if refunded is not None:
-        rule, unrefunded, remaining = refunded
-        return {"rule": rule.id, "unrefunded": unrefunded, "remaining": list(remaining)}
-    original = evaluator.originals.get(line_id)
-    if original is None:
-        return None
-    rule_index, gross, deductions, payable, recouped = original
-    return {
-        "rule": evaluator.rule_set.rules[rule_index].id,
-        "unrefunded": gross,
-        "remaining": [*deductions, *payable, recouped],
-    }
+    return Evaluator.from_state(rule_set, state)
 
 
 AccountKey = tuple[str, str, int | None]  # (purpose, key, creator id)

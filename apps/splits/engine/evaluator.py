@@ -20,6 +20,7 @@ Trace steps:
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -386,6 +387,80 @@ class Evaluator:
             return None
         rule_index, gross, deductions, payable, recouped = kept
         return self.rule_set.rules[rule_index], gross, (*deductions, *payable, recouped)
+
+    # --- persisted state -------------------------------------------------------------------------
+
+    def export_state(self, originals: Iterable[str] | None = None) -> dict[str, Any]:
+        """The state as plain JSON (ids, period keys, ints), so that `from_state` continues exactly
+        where this evaluator stands. Amounts stay minor units; keys are sorted (stable bytes).
+
+        `originals` picks the refundable originals to carry: None carries those refunded at
+        least once (what a long-lived state must keep: a never-refunded original can be
+        recomputed from its own line, see `remember_original`), an iterable exactly those ids
+        that are known (e.g. the one original a refund line names).
+        """
+        rules = self.rule_set.rules
+        chosen = self.refundable if originals is None else originals
+        kept: dict[str, Any] = {}
+        for line_id in chosen:
+            state = self.refund_state(line_id)
+            if state is not None:
+                rule, unrefunded, remaining = state
+                kept[line_id] = {"rule": rule.id, "unrefunded": unrefunded, "remaining": list(remaining)}
+        return {
+            "advance_outstanding": self.advance_outstanding,
+            "rule_net": sorted(
+                [rules[index].id, period, amount] for (index, period), amount in self.rule_net.items()
+            ),
+            "agency_share": dict(sorted(self.agency_share.items())),
+            "creator_share": dict(sorted(self.creator_share.items())),
+            "originals": dict(sorted(kept.items())),
+        }
+
+    @classmethod
+    def from_state(cls, rule_set: RuleSet, state: dict[str, Any]) -> Evaluator:
+        """An evaluator standing where `export_state` left one (of the same rule set)."""
+        evaluator = cls(rule_set, advance_outstanding=int(state.get("advance_outstanding") or 0))
+        evaluator.rule_net = {
+            (rule_set.rule(rule_id).index, period): int(amount)
+            for rule_id, period, amount in state["rule_net"]
+        }
+        evaluator.agency_share = {key: int(value) for key, value in state["agency_share"].items()}
+        evaluator.creator_share = {key: int(value) for key, value in state["creator_share"].items()}
+        # Refunds read `refundable` first, so restoring every carried original there is exact
+        # whatever its history was.
+        evaluator.refundable = {
+            line_id: [
+                rule_set.rule(data["rule"]),
+                int(data["unrefunded"]),
+                [int(v) for v in data["remaining"]],
+            ]
+            for line_id, data in state.get("originals", {}).items()
+        }
+        return evaluator
+
+    def knows_original(self, line_id: str) -> bool:
+        return line_id in self.refundable or line_id in self.originals
+
+    def remember_original(self, result: LineResult) -> None:
+        """Carry a positive line evaluated elsewhere (e.g. re-evaluated from its ledger entry) as
+        a refundable original never refunded yet, exactly as `evaluate` would have kept it."""
+        if (
+            result.error is not None
+            or result.rule is None
+            or result.gross <= 0
+            or result.trace[0][0] != "match"
+        ):
+            raise ValueError("only a successful positive line is a refundable original")
+        if self.knows_original(result.line_id):
+            return
+        self.originals[result.line_id] = (
+            result.rule.index,
+            result.gross,
+            result.deductions,
+            result.payable,
+            result.recouped,
+        )
 
     def unrefunded(self, line_id: str) -> int:
         """How much of a positive line's gross later refunds may still reverse (0 if unknown)."""
