@@ -357,7 +357,7 @@ def contract_pdf_check(*, pdf_bytes: bytes) -> PdfCheck:
     try:
         from pypdf import PdfReader
 
-        metadata = PdfReader(io.BytesIO(pdf_bytes)).metadata or {}
+        metadata: dict[str, Any] = PdfReader(io.BytesIO(pdf_bytes)).metadata or {}
         claimed = str(metadata.get(f"/{METADATA_DOCUMENT_HASH}", "") or "")
     except Exception:
         claimed = ""

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,7 +22,7 @@ from apps.agencies.selectors import agency_list_for_actor
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.tenancy import scope_for
 from apps.contracts.forms import DeclineForm, NewContractForm, PdfCheckForm, TermsForm
-from apps.contracts.models import ContractSignature, ContractVersion
+from apps.contracts.models import Contract, ContractSignature, ContractVersion
 from apps.contracts.rendering.document import render_document
 from apps.contracts.selectors import (
     contract_fairness_summary,
@@ -53,11 +53,11 @@ Status = ContractVersion.Status
 MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Pages answer another tenant's rows with a plain 404 and a weaker role with 403."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except NotFound:
@@ -94,15 +94,20 @@ def _signing_party(user: Any, version: ContractVersion) -> str | None:
 @login_required
 @_page
 def contract_list(request: HttpRequest) -> HttpResponse:
-    contracts = list(contract_list_for_actor(actor=request.user))
     agency_ids = scope_for(request.user).agency_ids
-    for contract in contracts:
-        # Drafts are the agency's work in progress; a creator sees versions once sent.
-        contract.visible_versions = [
-            version
-            for version in contract.versions.all()
-            if version.status != Status.DRAFT or contract.agency_id in agency_ids
-        ]
+    # Each contract with the versions this user sees: drafts are the agency's work in progress; a
+    # creator sees versions once sent.
+    contracts: list[tuple[Contract, list[ContractVersion]]] = [
+        (
+            contract,
+            [
+                version
+                for version in contract.versions.all()
+                if version.status != Status.DRAFT or contract.agency_id in agency_ids
+            ],
+        )
+        for contract in contract_list_for_actor(actor=request.user)
+    ]
     return render(
         request,
         "contracts/list.html",
@@ -336,7 +341,7 @@ def contract_diff(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @_page
-def version_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+def version_pdf(request: HttpRequest, public_id: str) -> HttpResponseBase:
     version = _version_for(request, public_id)
     try:
         version = contract_pdf_ensure(version=version)

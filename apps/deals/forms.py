@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.money import MoneyError, is_known_currency, to_minor
 from apps.common.validators import validate_business_date
-from apps.creators.models import Platform
+from apps.creators.models import Creator, Platform
 
 
 def _date_input() -> forms.DateInput:
@@ -17,7 +17,9 @@ def _date_input() -> forms.DateInput:
 
 
 class DealForm(forms.Form):
-    creator = forms.ModelChoiceField(queryset=None, label=_("Creator"), to_field_name="public_id")
+    creator: forms.ModelChoiceField[Creator] = forms.ModelChoiceField(
+        queryset=None, label=_("Creator"), to_field_name="public_id"
+    )
     brand = forms.CharField(label=_("Brand"), max_length=200)
     campaign = forms.CharField(label=_("Campaign"), max_length=200, required=False)
     platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
@@ -39,7 +41,7 @@ class DealForm(forms.Form):
 
     def __init__(self, *args: Any, creators: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["creator"].queryset = creators
+        cast("forms.ModelChoiceField[Creator]", self.fields["creator"]).queryset = creators
 
     def clean_currency(self) -> str:
         currency = self.cleaned_data["currency"].strip().upper()
@@ -49,6 +51,8 @@ class DealForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data is None:  # Form.clean returns cleaned_data; the stubs allow None for overrides
+            data = self.cleaned_data
         if "fee" in data and "currency" in data:
             try:
                 data["fee_minor"] = to_minor(data["fee"], data["currency"], allow_thousands=True)

@@ -598,7 +598,7 @@ def _decide(
         explicit_brand, text = _line_brand_text(line)
         day = line.occurred_at.astimezone(zone).date()
         ranked = []
-        for deal in by_creator.get(line.creator_id, []):
+        for deal in by_creator.get(line.creator_id, []) if line.creator_id is not None else []:
             outstanding = deal.fee_minor - deal.paid_minor
             if (
                 deal.status == Status.CANCELLED
@@ -712,8 +712,8 @@ def deal_reconcile_lines(*, agency: Agency, line_ids: list[int] | tuple[int, ...
     }
     by_ref = {deal.order_ref: deal for deal in deals.values() if deal.order_ref}
     by_creator: dict[int, list[BrandDeal]] = defaultdict(list)
-    for deal in deals.values():
-        by_creator[deal.creator_id].append(deal)
+    for candidate in deals.values():
+        by_creator[candidate.creator_id].append(candidate)
 
     payments: list[DealPayment] = []
     matched_ids: list[int] = []

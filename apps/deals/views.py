@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -55,11 +56,11 @@ from apps.income.models import IncomeLine
 from apps.income.services import income_line_resolve
 
 
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Another tenant's rows answer a plain 404; a weaker role 403."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except NotFound:
@@ -303,8 +304,18 @@ def expense_receipt(request: HttpRequest, public_id: str) -> FileResponse:
 # --- the exceptions queue -----------------------------------------------------------------------------------
 
 
-def _queue_options(user: Any, lines: list[IncomeLine]) -> dict[str, Any]:
-    """The deals and creators each line may be assigned to, in two queries for the whole page."""
+@dataclass(frozen=True)
+class _QueueOptions:
+    """What one queue row offers: the deals and creators its line may be assigned to, and whether
+    this user may act on it at all."""
+
+    deal_options: list[BrandDeal]
+    creator_options: list[dict[str, Any]]
+    can_act: bool
+
+
+def _queue_options(user: Any, lines: list[IncomeLine]) -> list[_QueueOptions]:
+    """Each line's options, in the order of the lines, in two queries for the whole page."""
     agency_ids = {line.agency_id for line in lines}
     deals = (
         deal_list_for_actor(actor=user)
@@ -324,15 +335,18 @@ def _queue_options(user: Any, lines: list[IncomeLine]) -> dict[str, Any]:
     )
     for agency_id, creator_public_id, name in creators:
         creators_by_agency[agency_id].append({"public_id": creator_public_id, "display_name": name})
-    for line in lines:
-        line.deal_options = [
-            deal
-            for deal in deals_by_agency[line.agency_id]
-            if deal.currency == line.currency and line.creator_id in (None, deal.creator_id)
-        ]
-        line.creator_options = creators_by_agency[line.agency_id]
-        line.can_act = _role(user, line.agency_id) in QUEUE_ACTORS
-    return {}
+    return [
+        _QueueOptions(
+            deal_options=[
+                deal
+                for deal in deals_by_agency[line.agency_id]
+                if deal.currency == line.currency and line.creator_id in (None, deal.creator_id)
+            ],
+            creator_options=creators_by_agency[line.agency_id],
+            can_act=_role(user, line.agency_id) in QUEUE_ACTORS,
+        )
+        for line in lines
+    ]
 
 
 @login_required
@@ -341,15 +355,18 @@ def exception_queue(request: HttpRequest) -> HttpResponse:
     if not scope_for(request.user).agency_ids:
         raise NotFound()  # creators have no queue: it is the agency console's
     lines = list(exception_line_list_for_actor(actor=request.user)[:500])
-    _queue_options(request.user, lines)
-    return render(request, "deals/queue.html", {"lines": lines})
+    rows = list(zip(lines, _queue_options(request.user, lines), strict=True))
+    return render(request, "deals/queue.html", {"rows": rows})
 
 
 def _queue_row(request: HttpRequest, line: IncomeLine, *, error: str = "", done: str = "") -> HttpResponse:
-    if not done:
-        _queue_options(request.user, [line])
+    options = None if done else _queue_options(request.user, [line])[0]
     # On a 400/404 the queue page's before-swap handler still swaps the row in: it carries the message.
-    return render(request, "deals/partials/queue_row.html", {"line": line, "error": error, "done": done})
+    return render(
+        request,
+        "deals/partials/queue_row.html",
+        {"line": line, "options": options, "error": error, "done": done},
+    )
 
 
 def _queue_action(request: HttpRequest, public_id: str, action: Callable[[IncomeLine], str]) -> HttpResponse:

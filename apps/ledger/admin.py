@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten, flatten_fieldsets
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -40,7 +41,7 @@ class PostingInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["line_no", "account", "amount", "currency"]
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
     ordering = ["line_no"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -79,7 +80,7 @@ class JournalEntryAdmin(ReadOnlyAdmin):
         ),
         ("Tamper evidence", {"fields": ["prev_hash", "hash", "request_sha256"]}),
     ]
-    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     @admin.display(description="trace")
     def trace_pretty(self, entry: JournalEntry) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.http import FileResponse
@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from apps.accounts.models import User
 from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import BusinessDateField, validated
 from apps.common.exceptions import ApplicationError
@@ -277,7 +278,7 @@ class DiffTermOutput(serializers.Serializer):
 
 
 class DiffRuleOutput(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # API field "label": the metaclass takes it off the class; stubs see Field.label
     status = serializers.ChoiceField(choices=["added", "removed", "changed"])
     before = serializers.ListField(child=serializers.CharField())
     after = serializers.ListField(child=serializers.CharField())
@@ -400,14 +401,15 @@ class ContractSignApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: SignatureOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
+        user = cast(User, request.user)  # IsAuthenticated: never anonymous here
         data = validated(self.InputSerializer, request.data)
-        version = contract_version_get_for_actor(actor=request.user, public_id=public_id)
+        version = contract_version_get_for_actor(actor=user, public_id=public_id)
         method = contract_signer_reauthenticate(
-            user=request.user, password=data["password"], code=data.get("code", "")
+            user=user, password=data["password"], code=data.get("code", "")
         )
         signature = contract_sign(
             version=version,
-            signer=request.user,
+            signer=user,
             document_sha256=data["document_sha256"],
             party=data.get("party"),
             meta=audit_meta_from_request(request, reauthenticated_by=method),
@@ -434,7 +436,7 @@ class ContractVersionDocumentApi(APIView):
 
 class FairnessItemOutput(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # API field "label": the metaclass takes it off the class; stubs see Field.label
     text = serializers.CharField()
     is_concern = serializers.BooleanField()
 

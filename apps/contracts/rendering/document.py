@@ -266,6 +266,7 @@ def describe_rule_set(rule_set: RuleSet) -> dict[str, Any]:
         )
     ]
     if rule_set.agency_cap is not None:
+        assert rule_set.cap_period is not None  # the parser sets a cap and its period together
         general.append(
             _("The agency earns at most %(cap)s per %(period)s; anything above goes to the creator.")
             % {"cap": money(rule_set.agency_cap), "period": period_names[rule_set.cap_period]}
@@ -276,6 +277,7 @@ def describe_rule_set(rule_set: RuleSet) -> dict[str, Any]:
             % {"percent": _percent(rule_set.recoupment)}
         )
     if rule_set.guarantee is not None:
+        assert rule_set.guarantee_period is not None  # the parser sets a guarantee and its period together
         general.append(
             _("The creator is guaranteed at least %(amount)s per %(period)s; the agency pays any shortfall.")
             % {"amount": money(rule_set.guarantee), "period": period_names[rule_set.guarantee_period]}

@@ -156,7 +156,7 @@ class ExceptionLineOutput(serializers.Serializer):
     platform = serializers.CharField()
     account_id = serializers.CharField()
     external_id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # API field "source": the metaclass takes it off the class; stubs see Field.source
     gross = AmountField()
     currency = serializers.CharField()
     occurred_at = serializers.DateTimeField()
