@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from apps.ledger.models import JournalEntry
 from apps.ledger.services import PostingSpec, ledger_post
-from tests.conftest import api_as
+from tests.conftest import api_as, web_as
 from tests.ledger.conftest import DAY, Books, Kind, advance, receive
 from tests.ledger.test_verify import seed
 
@@ -116,11 +115,7 @@ def test_admin_is_read_only(books: Books) -> None:
     staff = books.world.staff
     staff.is_superuser = True  # every permission the admin could grant; still no writes
     staff.save(update_fields=["is_superuser"])
-    client = Client()
-    client.force_login(staff)
-    session = client.session
-    session["fenrun_mfa_ok"] = True
-    session.save()
+    client = web_as(staff)
 
     page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/")
     listing = client.get("/admin/ledger/journalentry/")
