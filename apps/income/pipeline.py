@@ -564,6 +564,15 @@ def _deals_reconciler() -> Any:
 def _recognise_step(statement_import: StatementImport) -> bool:
     from apps.income.recognition import income_recognize_batch
 
+    if not IncomeLine.objects.filter(
+        statement_import=statement_import, status=LineStatus.RECOGNISED
+    ).exists():
+        # The chunks have just added up to a million rows that autovacuum has not analysed yet:
+        # with the old statistics PostgreSQL plans the batch's reads as if the table were
+        # small (a nested loop over a sequential scan took 108 s for 20,000 lines at 100k).
+        # Once per import, at its first recognition step; cheap (a sample of 30,000 rows).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE income_incomeline")
     batch = list(
         IncomeLine.objects.filter(statement_import=statement_import, status=LineStatus.MATCHED)
         .order_by("occurred_at", "id")

@@ -108,13 +108,15 @@ class _Contracts:
             cursor.execute(
                 """
                 SELECT c.creator_id, c.platform, lower(c.during), upper(c.during), c.version_id, v.rule_set::text
-                FROM contracts_contractcoverage c JOIN contracts_contractversion v ON v.id = c.version_id
-                WHERE c.agency_id = %s AND c.creator_id = ANY(%s) AND c.platform = ANY(%s)
+                FROM unnest(%s::bigint[]) AS creator(id)
+                JOIN contracts_contractcoverage c ON c.creator_id = creator.id
+                JOIN contracts_contractversion v ON v.id = c.version_id
+                WHERE c.agency_id = %s AND c.platform = ANY(%s)
                   AND c.during && daterange(%s, %s)
                 """,
                 [
-                    agency.pk,
                     creators,
+                    agency.pk,
                     platforms,
                     first - datetime.timedelta(days=1),
                     last + datetime.timedelta(days=2),
@@ -199,9 +201,10 @@ class _Resolver(AccountResolver):
                 [self.agency.pk, purpose, self.currency, creators],
             )
             cursor.execute(
-                "SELECT creator_id, id FROM ledger_account WHERE agency_id = %s AND purpose = %s AND key = ''"
-                " AND currency = %s AND creator_id = ANY(%s)",
-                [self.agency.pk, purpose, self.currency, creators],
+                "SELECT a.creator_id, a.id FROM unnest(%s::bigint[]) AS creator(id)"
+                " JOIN ledger_account a ON a.creator_id = creator.id"
+                " WHERE a.agency_id = %s AND a.purpose = %s AND a.key = '' AND a.currency = %s",
+                [creators, self.agency.pk, purpose, self.currency],
             )
             for creator_id, account_id in cursor.fetchall():
                 self._ids[(purpose, "", creator_id)] = account_id
@@ -266,16 +269,19 @@ class _Line:
 
 
 _LINES_SQL = """
-    SELECT line.id, line.public_id, line.creator_id, line.platform, line.external_id, line.source,
-           line.gross_minor, line.currency, line.occurred_at, line.original_gross_minor,
-           line.original_currency, line.fx_rate, line.fx_source, line.fx_date, line.refund_of_id,
-           original.contract_version_id, original.external_id, original.fx_date, original.fx_rate,
-           original.fx_source, original.ledger_entry_id, original.original_currency, original.platform
-    FROM income_incomeline line
-    LEFT JOIN income_incomeline original ON original.id = line.refund_of_id
-    WHERE line.id = ANY(%s) AND line.agency_id = %s AND line.status = %s
-    ORDER BY line.id
-    FOR NO KEY UPDATE OF line
+    SELECT id, public_id, creator_id, platform, external_id, source, gross_minor, currency, occurred_at,
+           original_gross_minor, original_currency, fx_rate, fx_source, fx_date, refund_of_id
+    FROM income_incomeline
+    WHERE id IN (SELECT unnest(%s::bigint[])) AND agency_id = %s AND status = %s
+    ORDER BY id
+    FOR NO KEY UPDATE
+"""
+# Read apart from the lines (a refund is ~1 % of them): joined into the locking query, the
+# planner's guess on a freshly filled table turned a 0.5 s read into 5 s.
+_ORIGINALS_SQL = """
+    SELECT id, contract_version_id, external_id, fx_date, fx_rate, fx_source, ledger_entry_id,
+           original_currency, platform
+    FROM income_incomeline WHERE id IN (SELECT unnest(%s::bigint[]))
 """
 
 
@@ -284,6 +290,11 @@ def _locked_lines(agency: Agency, line_ids: list[int]) -> list[_Line]:
     with connection.cursor() as cursor:
         cursor.execute(_LINES_SQL, [list(line_ids), agency.pk, LineStatus.MATCHED])
         rows = cursor.fetchall()
+        refunded = sorted({row[14] for row in rows if row[14] is not None})
+        originals: dict[int, _Original] = {}
+        if refunded:
+            cursor.execute(_ORIGINALS_SQL, [refunded])
+            originals = {row[0]: _Original(*row[1:]) for row in cursor.fetchall()}
     lines = []
     for row in rows:
         lines.append(
@@ -303,7 +314,7 @@ def _locked_lines(agency: Agency, line_ids: list[int]) -> list[_Line]:
                 fx_source=row[12],
                 fx_date=row[13],
                 refund_of_id=row[14],
-                refund_of=_Original(*row[15:]) if row[14] is not None and row[16] is not None else None,
+                refund_of=originals.get(row[14]) if row[14] is not None else None,
             )
         )
     return lines
@@ -382,7 +393,7 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT contract_version_id, state::text FROM income_splitstate"
-                " WHERE contract_version_id = ANY(%s) ORDER BY 1 FOR UPDATE",
+                " WHERE contract_version_id IN (SELECT unnest(%s::bigint[])) ORDER BY 1 FOR UPDATE",
                 [version_ids],
             )
             for version_id, text in cursor.fetchall():

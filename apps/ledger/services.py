@@ -42,6 +42,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -269,7 +270,10 @@ def _json_text(value: Any) -> str:
     """canonical_json of one scalar (the common case of entry fields, without the encoder's set-up)."""
     if value is None:
         return "null"
-    if isinstance(value, int) and not isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)  # what json.dumps(value, ensure_ascii=False) writes
+    if kind is int:
         return str(value)
     return canonical_json(value)
 

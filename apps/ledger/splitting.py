@@ -41,14 +41,22 @@ def rule_set_sha256(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(document).encode()).hexdigest()
 
 
+_SCALARS = (int, str, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
     """Tuples become lists, as they will after a trip through jsonb: the hash must not change."""
-    if isinstance(value, tuple | list):
-        return [jsonable(item) for item in value]
+    kind = type(value)
+    if kind in _SCALARS:  # the common case first: a trace is mostly ints and strings
+        return value
+    if kind is tuple or kind is list:
+        return [item if type(item) in _SCALARS else jsonable(item) for item in value]
     if isinstance(value, dict):
         return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, float):
         raise TypeError("a float has no place in the ledger")
+    if isinstance(value, tuple | list):
+        return [jsonable(item) for item in value]
     return value
 
 
