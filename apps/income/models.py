@@ -181,9 +181,19 @@ class IncomeLine(models.Model):
         ENGINE_ERROR = "engine_error", _("The split rules refused the line")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="income_lines")
+    # No single-column indexes where a composite one leads with the column (agency: the unique key
+    # and income_line_agency_status; creator: income_line_creator_time; statement_import:
+    # income_line_import): recognition updates every line once, and each index costs that update.
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.PROTECT, related_name="income_lines", db_index=False
+    )
     creator = models.ForeignKey(
-        "creators.Creator", on_delete=models.PROTECT, null=True, blank=True, related_name="income_lines"
+        "creators.Creator",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="income_lines",
+        db_index=False,
     )
     platform_account = models.ForeignKey(
         "creators.PlatformAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -210,7 +220,7 @@ class IncomeLine(models.Model):
     description = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     statement_import = models.ForeignKey(
-        StatementImport, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+        StatementImport, on_delete=models.PROTECT, null=True, blank=True, related_name="lines", db_index=False
     )
     row_number = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IMPORTED)

@@ -154,10 +154,19 @@ class JournalEntry(models.Model):
         REVERSAL = "reversal", _("Reversal")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="ledger_entries")
+    # No single-column indexes on agency and creator: (agency, seq) and (creator, effective_date)
+    # lead with them, and every index costs each entry of the bulk path.
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
+    )
     # The creator the entry is about (splits, advances, payouts); null for agency-only movements.
     creator = models.ForeignKey(
-        "creators.Creator", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        "creators.Creator",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+        db_index=False,
     )
     seq = models.BigIntegerField(help_text="Position in the agency's chain: 1, 2, 3… without gaps.")
     prev_hash = models.CharField(max_length=64)
