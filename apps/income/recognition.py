@@ -252,6 +252,7 @@ class _Line:
         "fx_rate",
         "fx_source",
         "gross_minor",
+        "is_converted",
         "occurred_at",
         "original_currency",
         "original_gross_minor",
@@ -264,6 +265,7 @@ class _Line:
     )
 
     def __init__(self, **values: Any) -> None:
+        self.is_converted = False  # amount, currency or rate fields changed by this batch
         for name, value in values.items():
             setattr(self, name, value)
 
@@ -416,7 +418,9 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
             if line.original_currency:
                 # Converted in an earlier attempt that went to the queue: start from the statement.
                 gross, currency = line.original_gross_minor or gross, line.original_currency
+                line.is_converted = True
             if currency != rule_set.currency:
+                line.is_converted = True
                 converted = _convert(line, gross, currency, rule_set.currency, rates, agency)
                 if converted is None:
                     exceptions[Reason.NO_FX_RATE].append(
@@ -554,38 +558,66 @@ def _mark_recognised(posted: list[tuple[_Line, int, str, str]], entry_ids: list[
     if not posted:
         return
     now = timezone.now()
+    plain = [
+        (item, entry_id) for item, entry_id in zip(posted, entry_ids, strict=True) if not item[0].is_converted
+    ]
+    converted = [
+        (item, entry_id) for item, entry_id in zip(posted, entry_ids, strict=True) if item[0].is_converted
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE income_incomeline AS line
-            SET status = 'recognised', ledger_entry_id = data.entry_id, contract_version_id = data.version_id,
-                posted_period = data.period, posting_note = data.note, recognised_at = %s, updated_at = %s,
-                gross_minor = data.gross, currency = data.currency,
-                original_gross_minor = data.original_gross, original_currency = data.original_currency,
-                fx_rate = data.rate, fx_source = data.rate_source, fx_date = data.rate_date
-            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[],
-                        %s::varchar[], %s::bigint[], %s::varchar[], %s::numeric[], %s::varchar[], %s::date[])
-                AS data(id, entry_id, version_id, period, note, gross, currency, original_gross,
-                        original_currency, rate, rate_source, rate_date)
-            WHERE line.id = data.id
-            """,
-            [
-                now,
-                now,
-                [line.pk for line, *_rest in posted],
-                entry_ids,
-                [version_id for _line, version_id, *_rest in posted],
-                [period for *_head, period, _note in posted],
-                [note for *_head, note in posted],
-                [line.gross_minor for line, *_rest in posted],
-                [line.currency for line, *_rest in posted],
-                [line.original_gross_minor for line, *_rest in posted],
-                [line.original_currency for line, *_rest in posted],
-                [line.fx_rate for line, *_rest in posted],
-                [line.fx_source for line, *_rest in posted],
-                [line.fx_date for line, *_rest in posted],
-            ],
-        )
+        if plain:
+            # Amount, currency and rate as they were read: five arrays instead of twelve.
+            cursor.execute(
+                """
+                UPDATE income_incomeline AS line
+                SET status = 'recognised', ledger_entry_id = data.entry_id, contract_version_id = data.version_id,
+                    posted_period = data.period, posting_note = data.note, recognised_at = %s, updated_at = %s
+                FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[])
+                    AS data(id, entry_id, version_id, period, note)
+                WHERE line.id = data.id
+                """,
+                [
+                    now,
+                    now,
+                    [line.pk for (line, *_rest), _entry in plain],
+                    [entry_id for _item, entry_id in plain],
+                    [version_id for (_line, version_id, *_rest), _entry in plain],
+                    [period for (*_head, period, _note), _entry in plain],
+                    [note for (*_head, note), _entry in plain],
+                ],
+            )
+        if converted:
+            cursor.execute(
+                """
+                UPDATE income_incomeline AS line
+                SET status = 'recognised', ledger_entry_id = data.entry_id, contract_version_id = data.version_id,
+                    posted_period = data.period, posting_note = data.note, recognised_at = %s, updated_at = %s,
+                    gross_minor = data.gross, currency = data.currency,
+                    original_gross_minor = data.original_gross, original_currency = data.original_currency,
+                    fx_rate = data.rate, fx_source = data.rate_source, fx_date = data.rate_date
+                FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[],
+                            %s::varchar[], %s::bigint[], %s::varchar[], %s::numeric[], %s::varchar[], %s::date[])
+                    AS data(id, entry_id, version_id, period, note, gross, currency, original_gross,
+                            original_currency, rate, rate_source, rate_date)
+                WHERE line.id = data.id
+                """,
+                [
+                    now,
+                    now,
+                    [line.pk for (line, *_rest), _entry in converted],
+                    [entry_id for _item, entry_id in converted],
+                    [version_id for (_line, version_id, *_rest), _entry in converted],
+                    [period for (*_head, period, _note), _entry in converted],
+                    [note for (*_head, note), _entry in converted],
+                    [line.gross_minor for (line, *_rest), _entry in converted],
+                    [line.currency for (line, *_rest), _entry in converted],
+                    [line.original_gross_minor for (line, *_rest), _entry in converted],
+                    [line.original_currency for (line, *_rest), _entry in converted],
+                    [line.fx_rate for (line, *_rest), _entry in converted],
+                    [line.fx_source for (line, *_rest), _entry in converted],
+                    [line.fx_date for (line, *_rest), _entry in converted],
+                ],
+            )
 
 
 def _save_states(evaluators: dict[int, Evaluator], counted: dict[int, int]) -> None:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import io
 import random
 import time
 import uuid
@@ -73,6 +72,7 @@ from apps.splits.engine import Evaluator, Line
 
 Kind = JournalEntry.Kind
 Purpose = Account.Purpose
+_KINDS = frozenset(Kind.values)
 
 MAX_ATTEMPTS = 5
 # Serialization failure and deadlock: transient, safe to retry the whole transaction.
@@ -263,7 +263,13 @@ def _load_accounts(agency: Agency, drafts: Sequence[EntryDraft]) -> dict[int, st
         account_id for account_id in ids if isinstance(account_id, int) and not isinstance(account_id, bool)
     ]
     # Only this agency's accounts: another ledger's account is as unknown as a missing one.
-    return dict(Account.objects.filter(agency=agency, pk__in=valid_ids).values_list("pk", "currency"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.id, a.currency FROM unnest(%s::bigint[]) AS k(id)"
+            " JOIN ledger_account a ON a.id = k.id WHERE a.agency_id = %s",
+            [valid_ids, agency.pk],
+        )
+        return dict(cursor.fetchall())
 
 
 def _json_text(value: Any) -> str:
@@ -293,7 +299,7 @@ def _prepare(
         raise ApplicationError(
             "An idempotency key of 1 to 200 characters is required.", code="invalid_idempotency_key"
         )
-    if draft.kind not in Kind.values:
+    if draft.kind not in _KINDS:
         raise ApplicationError(f"{draft.kind!r} is not a kind of ledger entry.", code="invalid_kind")
     if (draft.kind == Kind.REVERSAL) != (draft.reverses_id is not None):
         raise ApplicationError(
@@ -518,16 +524,19 @@ def _resolve_idempotency(prepared: Sequence[_Prepared]) -> list[_Prepared]:
             continue
         by_key[item.draft.idempotency_key] = item
         fresh.append(item)
-    existing = dict(
-        JournalEntry.objects.filter(idempotency_key__in=list(by_key)).values_list(
-            "idempotency_key", "request_sha256"
+    # One array parameter joined with unnest, not IN (<20,000 parameters>): psycopg re-parses
+    # the text of such a query, and PostgreSQL plans it worse.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.idempotency_key, e.request_sha256, e.id FROM unnest(%s::varchar[]) AS k(key)"
+            " JOIN ledger_journalentry e ON e.idempotency_key = k.key",
+            [list(by_key)],
         )
-    )
-    if not existing:
+        rows = cursor.fetchall()
+    if not rows:
         return fresh
-    ids = dict(
-        JournalEntry.objects.filter(idempotency_key__in=list(existing)).values_list("idempotency_key", "id")
-    )
+    existing = {key: sha for key, sha, _id in rows}
+    ids = {key: entry_id for key, _sha, entry_id in rows}
     new: list[_Prepared] = []
     for item in fresh:
         stored = existing.get(item.draft.idempotency_key)
@@ -663,15 +672,17 @@ _ENTRY_COLUMNS = (
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_value(value: Any) -> str:
-    """One field of COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, dict | list):
-        return canonical_json(value).translate(_COPY_ESCAPES)
-    return str(value)
+def _copy_text(value: str) -> str:
+    """A text field of COPY's text format."""
+    return (
+        value.translate(_COPY_ESCAPES)
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value
+        else value
+    )
+
+
+def _copy_number(value: int | None) -> str:
+    return "\\N" if value is None else str(value)
 
 
 def _insert_copy(
@@ -685,49 +696,42 @@ def _insert_copy(
         )
         ids = [row[0] for row in cursor.fetchall()]
         posted = posted_at.isoformat()
-        entries = io.StringIO()
-        postings = io.StringIO()
+        agency_id = agency.pk
+        entries: list[str] = []
+        postings: list[str] = []
+        text = _copy_text
+        number_or_null = _copy_number
         for entry_id, item in zip(ids, new, strict=True):
             item.result_id = entry_id
-            fields = _entry_fields(item)
-            row = (
-                entry_id,
-                uuid.uuid4(),
-                agency.pk,
-                fields["creator_id"],
-                item.extra["seq"],
-                item.extra["prev_hash"],
-                item.extra["hash"],
-                fields["idempotency_key"],
-                fields["request_sha256"],
-                fields["kind"],
-                fields["cause_reference"],
-                fields["reason"],
-                fields["author_id"],
-                fields["memo"],
-                fields["effective_date"].isoformat(),
-                posted,
-                fields["reverses_id"],
-                fields["contract_version_id"],
-                fields["rule_id"],
-                snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None,
+            draft = item.draft
+            split = draft.split
+            extra = item.extra
+            texts = extra.get("json")
+            # Canonical JSON never holds a raw tab or line break (json escapes them): only
+            # backslashes need doubling for COPY's text format.
+            line_json, state_json, trace_json = (
+                (part.replace("\\", "\\\\") for part in texts) if texts is not None else ("\\N", "\\N", "\\N")
             )
-            entries.write("\t".join(map(_copy_value, row)))
-            texts = item.extra.get("json")
-            if texts is None:
-                entries.write("\t\\N\t\\N\t\\N")
-            else:
-                entries.write("\t" + "\t".join(text.translate(_COPY_ESCAPES) for text in texts))
-            entries.write("\n")
+            snapshot_id = snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None
+            entries.append(
+                f"{entry_id}\t{uuid.uuid4()}\t{agency_id}\t{number_or_null(draft.creator_id)}\t{extra['seq']}\t"
+                f"{extra['prev_hash']}\t{extra['hash']}\t{text(draft.idempotency_key)}\t{item.request_sha256}\t"
+                f"{text(draft.kind)}\t{text(draft.cause_reference)}\t{text(draft.reason)}\t"
+                f"{number_or_null(draft.author_id)}\t{text(draft.memo)}\t{draft.effective_date.isoformat()}\t"
+                f"{posted}\t{number_or_null(draft.reverses_id)}\t"
+                f"{number_or_null(split.contract_version_id if split else None)}\t"
+                f"{text(split.rule_id if split else '')}\t{number_or_null(snapshot_id)}\t"
+                f"{line_json}\t{state_json}\t{trace_json}\n"
+            )
             for number, (account_id, amount, currency) in enumerate(item.postings):
-                postings.write(f"{entry_id}\t{account_id}\t{number}\t{amount}\t{currency}\n")
+                postings.append(f"{entry_id}\t{account_id}\t{number}\t{amount}\t{currency}\n")
         raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
         with raw.copy(f"COPY ledger_journalentry ({_ENTRY_COLUMNS}) FROM STDIN") as copy:
-            copy.write(entries.getvalue())
+            copy.write("".join(entries))
         with raw.copy(
             "COPY ledger_posting (entry_id, account_id, line_no, amount_minor, currency) FROM STDIN"
         ) as copy:
-            copy.write(postings.getvalue())
+            copy.write("".join(postings))
 
 
 # --- Public services ---------------------------------------------------------------------------
