@@ -146,7 +146,7 @@ def test_an_account_with_income_cannot_be_deleted(world: World) -> None:
     account = world.creator_a.platform_accounts.get()
     income = line(world.agency_a, world.creator_a)
     IncomeLine.objects.filter(pk=income.pk).update(platform_account=account)
-    response = _client(world.manager_a).delete(f"/api/v1/platform-accounts/{account.public_id}/")
+    response = _client(world.creator_a.user).delete(f"/api/v1/platform-accounts/{account.public_id}/")
     assert response.status_code == 409
     assert "has income lines" in response.json()["detail"]
     assert world.creator_a.platform_accounts.filter(pk=account.pk).exists()
