@@ -18,4 +18,5 @@ class StatementUploadForm(forms.Form):
 
     def __init__(self, *args, agencies=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.fields["agency"].choices = [(str(agency.public_id), agency.name) for agency in agencies]
+        choices = [(str(agency.public_id), agency.name) for agency in agencies]
+        self.fields["agency"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField

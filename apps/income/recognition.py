@@ -235,6 +235,15 @@ class _Original:
         "platform",
     )
 
+    contract_version_id: int | None
+    external_id: str
+    fx_date: datetime.date | None
+    fx_rate: Decimal | None
+    fx_source: str
+    ledger_entry_id: int | None
+    original_currency: str
+    platform: str
+
     def __init__(self, *values: Any) -> None:
         for name, value in zip(self.__slots__, values, strict=True):
             setattr(self, name, value)
@@ -263,6 +272,25 @@ class _Line:
         "refund_of_id",
         "source",
     )
+
+    # Declared for the type checker; the values arrive by keyword from one SELECT row.
+    creator_id: int  # a matched line always has its creator
+    currency: str
+    external_id: str
+    fx_date: datetime.date | None
+    fx_rate: Decimal | None
+    fx_source: str
+    gross_minor: int
+    is_converted: bool
+    occurred_at: datetime.datetime
+    original_currency: str
+    original_gross_minor: int | None
+    pk: int
+    platform: str
+    public_id: Any
+    refund_of: _Original | None
+    refund_of_id: int | None
+    source: str
 
     def __init__(self, **values: Any) -> None:
         self.is_converted = False  # amount, currency or rate fields changed by this batch
@@ -439,8 +467,12 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
                 currency=rule_set.currency,
                 refund_of=f"{original.platform}:{original.external_id}" if original is not None else None,
             )
-            if engine_line.refund_of is not None and not evaluator.knows_original(engine_line.refund_of):
-                _remember_original(evaluator, originals.get(original.ledger_entry_id))  # type: ignore[union-attr]
+            if (
+                original is not None
+                and original.ledger_entry_id is not None
+                and not evaluator.knows_original(f"{original.platform}:{original.external_id}")
+            ):
+                _remember_original(evaluator, originals.get(original.ledger_entry_id))
             resolver = resolvers.get(rule_set.currency)
             if resolver is None:
                 resolver = resolvers[rule_set.currency] = _Resolver(agency=agency, currency=rule_set.currency)

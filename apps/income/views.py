@@ -87,7 +87,7 @@ def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     statement_import = statement_import_get_for_actor(actor=request.user, public_id=public_id)
     errors = Paginator(statement_import.row_errors.all(), 200).get_page(request.GET.get("page"))
     context = {"import": statement_import, "errors": errors}
-    if request.htmx and request.GET.get("fragment") == "progress":
+    if request.htmx and request.GET.get("fragment") == "progress":  # type: ignore[attr-defined]  # django-htmx
         if statement_import.is_finished:
             # Reload the whole page once: the counts and the row errors are final now.
             response = HttpResponse()

@@ -60,7 +60,7 @@ class IncomeLineOutput(serializers.Serializer):
     creator = serializers.SerializerMethodField()
     platform = serializers.CharField()
     external_id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the income source, not DRF's Field.source
     gross = serializers.SerializerMethodField()
     currency = serializers.CharField()
     occurred_at = serializers.DateTimeField()
@@ -78,7 +78,7 @@ class IncomeLineOutput(serializers.Serializer):
     posting_note = serializers.CharField()
 
     def get_creator(self, line: IncomeLine) -> str | None:
-        return str(line.creator.public_id) if line.creator_id else None
+        return str(line.creator.public_id) if line.creator is not None else None
 
     def get_gross(self, line: IncomeLine) -> str:
         return to_decimal_string(line.gross_minor, line.currency)

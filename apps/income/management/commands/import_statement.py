@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
@@ -32,10 +33,9 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a file")
         try:
             agency = Agency.objects.get(public_id=options["agency"])
-        except (Agency.DoesNotExist, ValueError, Exception) as error:
-            if isinstance(error, Agency.DoesNotExist | ValueError) or "UUID" in str(error):
-                raise CommandError(f"No agency with public id {options['agency']}") from None
-            raise
+        except (Agency.DoesNotExist, ValueError, ValidationError):
+            # ValidationError: Django's answer to a malformed UUID.
+            raise CommandError(f"No agency with public id {options['agency']}") from None
         owner = agency.memberships.filter(role="owner", is_active=True).select_related("user").first()
         if owner is None:
             raise CommandError("The agency has no active owner to import on behalf of.")
@@ -57,8 +57,8 @@ class Command(BaseCommand):
             f"{done.exception_count} in the queue, {done.error_count} rows refused"
             f" (import {done.public_id})"
         )
-        for error in done.row_errors.all()[:50]:
-            self.stdout.write(f"  row {error.row_number} {error.column}: {error.reason}")
+        for row_error in done.row_errors.all()[:50]:
+            self.stdout.write(f"  row {row_error.row_number} {row_error.column}: {row_error.reason}")
         if done.message:
             self.stdout.write(done.message)
         if done.status == StatementImport.Status.FAILED:
