@@ -99,7 +99,7 @@ def _truncate() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {LEDGER_TABLES}")
+        cursor.execute(f"TRUNCATE {LEDGER_TABLES} CASCADE")  # income lines point at entries
 
 
 def command_post(entries: int, batch: int, creators: int) -> None:
@@ -182,7 +182,7 @@ def command_post(entries: int, batch: int, creators: int) -> None:
         results = {}
         for label, disable in (("COPY, tables as they are", False), ("COPY, ledger triggers disabled", True)):
             with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE ledger_posting, ledger_journalentry")
+                cursor.execute("TRUNCATE ledger_posting, ledger_journalentry CASCADE")
                 if disable:
                     cursor.execute("ALTER TABLE ledger_journalentry DISABLE TRIGGER USER")
                     cursor.execute("ALTER TABLE ledger_posting DISABLE TRIGGER USER")
