@@ -190,3 +190,18 @@ def test_sending_an_offer_does_not_depend_on_the_mail_server(
     # The mail is a task queued after commit, not a call inside the request.
     assert any("delay" in repr(callback) for callback in callbacks)
     assert "contracts.offer_notify" in app.tasks
+
+
+def test_the_public_pdf_check_page_has_a_budget_per_address(db: Any) -> None:
+    client = Client()
+    statuses = [
+        client.post("/contracts/check-pdf/", {}, REMOTE_ADDR="198.51.100.9").status_code for _ in range(22)
+    ]
+    assert statuses[:20] == [200] * 20
+    assert statuses[20:] == [429, 429]
+    assert (
+        "Wait ten minutes"
+        in client.post("/contracts/check-pdf/", {}, REMOTE_ADDR="198.51.100.9").content.decode()
+    )
+    # Another address is not affected.
+    assert client.post("/contracts/check-pdf/", {}, REMOTE_ADDR="198.51.100.10").status_code == 200

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.agencies.models import Agency
 from apps.agencies.selectors import agency_list_for_actor
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
+from apps.common.ratelimit import allow, client_ip
 from apps.common.tenancy import scope_for
 from apps.contracts.forms import DeclineForm, NewContractForm, PdfCheckForm, TermsForm
 from apps.contracts.models import Contract, ContractSignature, ContractVersion
@@ -51,6 +52,7 @@ from apps.creators.selectors import creator_list_for_actor
 
 Status = ContractVersion.Status
 MAX_PDF_BYTES = 20 * 1024 * 1024
+PDF_CHECKS_PER_WINDOW = 20  # per client address and 10 minutes
 
 
 def _page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -362,6 +364,15 @@ def pdf_check(request: HttpRequest) -> HttpResponse:
     """Public: anyone holding a PDF can check it against what Fenrun stored."""
     form = PdfCheckForm(request.POST or None, request.FILES or None)
     result = None
+    # Public and reading up to 20 MB into a PDF parser: a per-address budget keeps it cheap.
+    if request.method == "POST" and not allow(
+        f"pdf-check:{client_ip(request)}", limit=PDF_CHECKS_PER_WINDOW, window_seconds=600
+    ):
+        response = render(
+            request, "contracts/check_pdf.html", {"form": PdfCheckForm(), "result": None, "limited": True}
+        )
+        response.status_code = 429
+        return response
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > MAX_PDF_BYTES:

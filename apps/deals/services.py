@@ -311,6 +311,8 @@ def deal_cancel(*, deal: BrandDeal, actor: Any, reason: str) -> BrandDeal:
 @transaction.atomic
 def deliverable_add(*, deal: BrandDeal, actor: Any, description: str, due_on: datetime.date) -> Deliverable:
     _require_editor(actor, deal.agency, creator_id=deal.creator_id)
+    # Lock the deal: marking its last open deliverable delivered at the same moment must see this one.
+    deal = _lock(deal)
     if deal.status == Status.CANCELLED:
         raise ApplicationError(_("A cancelled deal cannot be changed."), code="deal_cancelled")
     if not (description or "").strip():
