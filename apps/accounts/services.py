@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts.models import PersonalAccessToken, User
 from apps.agencies.models import Membership
 from apps.common.exceptions import ApplicationError, NotFound
+from apps.common.ratelimit import hit, hits
 
 MAX_TOKENS_PER_USER = 20
 # Failed re-authentications (a password or code typed to confirm a signature) share allauth's
@@ -77,28 +78,18 @@ def access_token_revoke(*, user: User, public_id: Any) -> PersonalAccessToken:
 
 
 def _reauthentication_key(user: User) -> str:
-    return f"fenrun:reauth-failures:{user.pk}"
+    return f"reauth-failures:{user.pk}"
 
 
 def reauthentication_allowed(*, user: User) -> None:
     """Refuse (429) while the user has used up their failed re-authentication budget."""
-    from django.core.cache import cache
-
-    if cache.get(_reauthentication_key(user), 0) >= REAUTHENTICATION_FAILURES:
+    # The default cache, not the per-process throttle one: the budget must hold across processes.
+    if hits(_reauthentication_key(user), cache_alias="default") >= REAUTHENTICATION_FAILURES:
         raise ApplicationError(
-            "Too many wrong passwords or codes. Wait five minutes and try again.",
-            code="too_many_attempts",
-            extra={},
+            "Too many wrong passwords or codes. Wait five minutes and try again.", code="too_many_attempts"
         ).with_status(429)
 
 
 def reauthentication_failed(*, user: User) -> None:
     """Count one failed re-authentication in the user's window."""
-    from django.core.cache import cache
-
-    key = _reauthentication_key(user)
-    if not cache.add(key, 1, timeout=REAUTHENTICATION_WINDOW_SECONDS):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=REAUTHENTICATION_WINDOW_SECONDS)
+    hit(_reauthentication_key(user), window_seconds=REAUTHENTICATION_WINDOW_SECONDS, cache_alias="default")

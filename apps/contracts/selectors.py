@@ -359,7 +359,7 @@ def contract_pdf_check(*, pdf_bytes: bytes) -> PdfCheck:
 
         metadata: dict[str, Any] = PdfReader(io.BytesIO(pdf_bytes)).metadata or {}
         claimed = str(metadata.get(f"/{METADATA_DOCUMENT_HASH}", "") or "")
-    except Exception:
+    except Exception:  # an uploaded file may be any bytes; pypdf fails in many ways: then no claim
         claimed = ""
     version = (
         ContractVersion.objects.filter(pdf_sha256=pdf_sha256)

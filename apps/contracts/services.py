@@ -830,7 +830,7 @@ def audit_meta_from_request(request: Any, *, reauthenticated_by: str) -> AuditMe
 
     try:
         ip_address = get_adapter().get_client_ip(request)
-    except Exception:
+    except Exception:  # allauth raises when it cannot trust the proxy headers: record no IP, still sign
         ip_address = None
     return AuditMeta(
         ip_address=ip_address or None,
