@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from apps.agencies.models import Agency
 from apps.common.exceptions import ApplicationError
 from apps.common.money import exponent
+from apps.common.pgarrays import int_array, text_array
 from apps.common.tenancy import require_agency_role
 from apps.contracts.models import ContractCoverage
 from apps.income.models import ClosedPeriod, FxRate, IncomeLine, SplitState
@@ -115,7 +116,7 @@ class _Contracts:
                   AND c.during && daterange(%s, %s)
                 """,
                 [
-                    creators,
+                    int_array(creators),
                     agency.pk,
                     platforms,
                     first - datetime.timedelta(days=1),
@@ -198,13 +199,13 @@ class _Resolver(AccountResolver):
                 SELECT gen_random_uuid(), %s, creator_id, %s, '', %s, now() FROM unnest(%s::bigint[]) AS c(creator_id)
                 ON CONFLICT DO NOTHING
                 """,
-                [self.agency.pk, purpose, self.currency, creators],
+                [self.agency.pk, purpose, self.currency, int_array(creators)],
             )
             cursor.execute(
                 "SELECT a.creator_id, a.id FROM unnest(%s::bigint[]) AS creator(id)"
                 " JOIN ledger_account a ON a.creator_id = creator.id"
                 " WHERE a.agency_id = %s AND a.purpose = %s AND a.key = '' AND a.currency = %s",
-                [creators, self.agency.pk, purpose, self.currency],
+                [int_array(creators), self.agency.pk, purpose, self.currency],
             )
             for creator_id, account_id in cursor.fetchall():
                 self._ids[(purpose, "", creator_id)] = account_id
@@ -318,12 +319,12 @@ _ORIGINALS_SQL = """
 def _locked_lines(agency: Agency, line_ids: list[int]) -> list[_Line]:
     # ORDER BY id: row locks in one order; evaluation order is re-sorted by the caller.
     with connection.cursor() as cursor:
-        cursor.execute(_LINES_SQL, [list(line_ids), agency.pk, LineStatus.MATCHED])
+        cursor.execute(_LINES_SQL, [int_array(line_ids), agency.pk, LineStatus.MATCHED])
         rows = cursor.fetchall()
         refunded = sorted({row[14] for row in rows if row[14] is not None})
         originals: dict[int, _Original] = {}
         if refunded:
-            cursor.execute(_ORIGINALS_SQL, [refunded])
+            cursor.execute(_ORIGINALS_SQL, [int_array(refunded)])
             originals = {row[0]: _Original(*row[1:]) for row in cursor.fetchall()}
     lines = []
     for row in rows:
@@ -611,11 +612,11 @@ def _mark_recognised(posted: list[tuple[_Line, int, str, str]], entry_ids: list[
                 [
                     now,
                     now,
-                    [line.pk for (line, *_rest), _entry in plain],
-                    [entry_id for _item, entry_id in plain],
-                    [version_id for (_line, version_id, *_rest), _entry in plain],
-                    [period for (*_head, period, _note), _entry in plain],
-                    [note for (*_head, note), _entry in plain],
+                    int_array(line.pk for (line, *_rest), _entry in plain),
+                    int_array(entry_id for _item, entry_id in plain),
+                    int_array(version_id for (_line, version_id, *_rest), _entry in plain),
+                    text_array(period for (*_head, period, _note), _entry in plain),
+                    text_array(note for (*_head, note), _entry in plain),
                 ],
             )
         if converted:
@@ -636,18 +637,18 @@ def _mark_recognised(posted: list[tuple[_Line, int, str, str]], entry_ids: list[
                 [
                     now,
                     now,
-                    [line.pk for (line, *_rest), _entry in converted],
-                    [entry_id for _item, entry_id in converted],
-                    [version_id for (_line, version_id, *_rest), _entry in converted],
-                    [period for (*_head, period, _note), _entry in converted],
-                    [note for (*_head, note), _entry in converted],
-                    [line.gross_minor for (line, *_rest), _entry in converted],
-                    [line.currency for (line, *_rest), _entry in converted],
-                    [line.original_gross_minor for (line, *_rest), _entry in converted],
-                    [line.original_currency for (line, *_rest), _entry in converted],
-                    [line.fx_rate for (line, *_rest), _entry in converted],
-                    [line.fx_source for (line, *_rest), _entry in converted],
-                    [line.fx_date for (line, *_rest), _entry in converted],
+                    int_array(line.pk for (line, *_rest), _entry in converted),
+                    int_array(entry_id for _item, entry_id in converted),
+                    int_array(version_id for (_line, version_id, *_rest), _entry in converted),
+                    text_array(period for (*_head, period, _note), _entry in converted),
+                    text_array(note for (*_head, note), _entry in converted),
+                    int_array(line.gross_minor for (line, *_rest), _entry in converted),
+                    text_array(line.currency for (line, *_rest), _entry in converted),
+                    int_array(line.original_gross_minor for (line, *_rest), _entry in converted),
+                    text_array(line.original_currency for (line, *_rest), _entry in converted),
+                    text_array(line.fx_rate for (line, *_rest), _entry in converted),
+                    text_array(line.fx_source for (line, *_rest), _entry in converted),
+                    text_array(line.fx_date for (line, *_rest), _entry in converted),
                 ],
             )
 

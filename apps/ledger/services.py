@@ -51,6 +51,7 @@ from django.utils import timezone
 from apps.agencies.models import Agency
 from apps.common.exceptions import ApplicationError, NotFound
 from apps.common.money import MAX_ABS_MINOR, is_known_currency, to_decimal_string
+from apps.common.pgarrays import int_array, text_array
 from apps.ledger.models import (
     GENESIS_HASH,
     Account,
@@ -64,7 +65,6 @@ from apps.ledger.splitting import (
     canonical_json,
     engine_line_dump,
     engine_state_dump,
-    jsonable,
     rule_set_sha256,
     split_moves,
 )
@@ -267,7 +267,7 @@ def _load_accounts(agency: Agency, drafts: Sequence[EntryDraft]) -> dict[int, st
         cursor.execute(
             "SELECT a.id, a.currency FROM unnest(%s::bigint[]) AS k(id)"
             " JOIN ledger_account a ON a.id = k.id WHERE a.agency_id = %s",
-            [valid_ids, agency.pk],
+            [int_array(valid_ids), agency.pk],
         )
         return dict(cursor.fetchall())
 
@@ -288,6 +288,14 @@ def _content_json(fields: dict[str, str]) -> str:
     """canonical_json of a dict whose values are already canonical JSON texts: the same bytes,
     each part serialised once (the parts are kept for COPY)."""
     return "{" + ",".join(f'"{key}":{fields[key]}' for key in sorted(fields)) + "}"
+
+
+def _postings_json(postings: list[tuple[int, int, str]]) -> str:
+    """canonical_json(postings) for (account id, amount, currency) rows, written out: ids and
+    amounts are ints and a currency is three capital letters (checked before), so no escaping."""
+    return (
+        "[" + ",".join(f'[{account},{amount},"{currency}"]' for account, amount, currency in postings) + "]"
+    )
 
 
 def _prepare(
@@ -384,7 +392,7 @@ def _prepare(
             "line": line_json,
             "state": state_json,
             "trace": trace_json,
-            "postings": canonical_json(postings),
+            "postings": _postings_json(postings),
         }
     )
     return _Prepared(
@@ -482,15 +490,15 @@ def _apply_balances(moves: Iterable[tuple[int, str, str, int]]) -> None:
                     net_minor = p.net_minor + EXCLUDED.net_minor
             """,
             [
-                accounts,
-                [per_account[a][0] for a in accounts],
-                [per_account[a][1] for a in accounts],
-                [per_account[a][2] for a in accounts],
-                [a for a, _ in periods],
-                [p for _, p in periods],
-                [per_period[k][0] for k in periods],
-                [per_period[k][1] for k in periods],
-                [per_period[k][2] for k in periods],
+                int_array(accounts),
+                text_array(per_account[a][0] for a in accounts),
+                int_array(per_account[a][1] for a in accounts),
+                int_array(per_account[a][2] for a in accounts),
+                int_array(a for a, _ in periods),
+                text_array(p for _, p in periods),
+                text_array(per_period[k][0] for k in periods),
+                int_array(per_period[k][1] for k in periods),
+                int_array(per_period[k][2] for k in periods),
             ],
         )
 
@@ -530,7 +538,7 @@ def _resolve_idempotency(prepared: Sequence[_Prepared]) -> list[_Prepared]:
         cursor.execute(
             "SELECT e.idempotency_key, e.request_sha256, e.id FROM unnest(%s::varchar[]) AS k(key)"
             " JOIN ledger_journalentry e ON e.idempotency_key = k.key",
-            [list(by_key)],
+            [text_array(by_key)],
         )
         rows = cursor.fetchall()
     if not rows:
@@ -857,7 +865,9 @@ def split_entry_draft(
             engine_line=engine_line_dump(line),
             engine_state=state,
             rule_id=result.rule.id,
-            trace=jsonable(result.trace),
+            # As the engine made it (tuples of ints and strings): it serialises to the same
+            # canonical JSON as its jsonable() form, which only verify_ledger needs to compare.
+            trace=result.trace,
             contract_version_id=contract_version_id,
         ),
     )

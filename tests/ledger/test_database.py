@@ -103,8 +103,37 @@ def test_zero_posting_and_foreign_currency_posting_are_refused(books: Books) -> 
 
     with pytest.raises(IntegrityError, match="ledger_posting_non_zero"), transaction.atomic():
         _insert_posting(entry.pk, books.bank.pk, 0, line_no=5)
-    with pytest.raises(IntegrityError, match="ledger_posting_account_currency_fk"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="no such account holds that currency"), transaction.atomic():
         _insert_posting(entry.pk, books.bank.pk, 1, currency="USD", line_no=5)
+
+
+@pytest.mark.django_db
+def test_postings_must_name_an_existing_entry_and_account(books: Books) -> None:
+    entry = receive(books, 100, key="s1")
+    missing = JournalEntry.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+
+    with (
+        pytest.raises(IntegrityError, match=f"names entry {missing}, which does not exist"),
+        transaction.atomic(),
+    ):
+        _insert_posting(missing, books.bank.pk, 1)
+    with pytest.raises(IntegrityError, match="no such account holds that currency"), transaction.atomic():
+        _insert_posting(entry.pk, 987_654_321, 1, line_no=5)
+
+    assert entry.postings.count() == 2
+
+
+@pytest.mark.django_db
+def test_ledger_accounts_are_permanent(books: Books) -> None:
+    receive(books, 100, key="s1")
+
+    with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
+        _execute("DELETE FROM ledger_account WHERE id = %s", [books.bank.pk])
+    with pytest.raises(DatabaseError, match="never change"), transaction.atomic():
+        _execute("UPDATE ledger_account SET currency = 'USD' WHERE id = %s", [books.bank.pk])
+
+    books.bank.refresh_from_db()
+    assert books.bank.currency == "CNY"
 
 
 @pytest.mark.django_db
