@@ -223,9 +223,11 @@ class JournalEntry(models.Model):
         ordering = ["agency_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["agency", "seq"], name="ledger_entry_seq_unique"),
-            # A constraint rather than unique=True: the same B-tree without the second
-            # varchar_pattern_ops index Django adds for LIKE on a unique CharField.
-            models.UniqueConstraint(fields=["idempotency_key"], name="ledger_entry_idempotency_key_unique"),
+            # Keys are unique per ledger: one agency's keys never collide with, or reveal,
+            # another's. A constraint rather than unique=True: no second varchar_pattern_ops index.
+            models.UniqueConstraint(
+                fields=["agency", "idempotency_key"], name="ledger_entry_idempotency_key_unique"
+            ),
             models.CheckConstraint(condition=Q(seq__gte=1), name="ledger_entry_seq_positive"),
             models.CheckConstraint(
                 condition=Q(kind="reversal", reverses__isnull=False)

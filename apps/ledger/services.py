@@ -519,7 +519,7 @@ def _snapshot_ids(prepared: Sequence[_Prepared]) -> dict[str, int]:
     return dict(RuleSetSnapshot.objects.filter(sha256__in=list(documents)).values_list("sha256", "id"))
 
 
-def _resolve_idempotency(prepared: Sequence[_Prepared]) -> list[_Prepared]:
+def _resolve_idempotency(agency_id: int, prepared: Sequence[_Prepared]) -> list[_Prepared]:
     """Mark drafts already posted (same key, same request) and refuse reused keys; return the new ones."""
     by_key: dict[str, _Prepared] = {}
     fresh: list[_Prepared] = []
@@ -537,8 +537,8 @@ def _resolve_idempotency(prepared: Sequence[_Prepared]) -> list[_Prepared]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT e.idempotency_key, e.request_sha256, e.id FROM unnest(%s::varchar[]) AS k(key)"
-            " JOIN ledger_journalentry e ON e.idempotency_key = k.key",
-            [text_array(by_key)],
+            " JOIN ledger_journalentry e ON e.agency_id = %s AND e.idempotency_key = k.key",
+            [text_array(by_key), agency_id],
         )
         rows = cursor.fetchall()
     if not rows:
@@ -586,7 +586,7 @@ def _append(agency: Agency, prepared: Sequence[_Prepared], *, bulk: bool) -> lis
     """Lock the chain head, then append the new entries after it; return every draft's entry id."""
     snapshot_ids = _snapshot_ids(prepared)
     last_seq, last_hash = _lock_head(agency.pk)
-    new = _resolve_idempotency(prepared)
+    new = _resolve_idempotency(agency.pk, prepared)
     _check_reversals(new)
     if new:
         posted_at = timezone.now()
@@ -605,7 +605,7 @@ def _append(agency: Agency, prepared: Sequence[_Prepared], *, bulk: bool) -> lis
                 _insert_orm(agency, new, posted_at, snapshot_ids)
         except IntegrityError as error:
             if "idempotency_key" in str(error):
-                # Another agency's writer took the same key between our check and our insert.
+                # Only a writer that bypassed the chain head's lock (raw SQL) can get here.
                 raise _conflict(new[0].draft.idempotency_key) from None
             raise
         _apply_balances(

@@ -75,6 +75,22 @@ def test_same_key_different_content_is_a_conflict_and_writes_nothing(books: Book
     assert AccountBalance.objects.get(account=books.bank).balance_minor == 100
 
 
+def test_idempotency_keys_belong_to_one_agency_ledger(books: Books) -> None:
+    mine = receive(books, 100, key="statement-2026-11")
+
+    theirs = ledger_post(
+        agency=books.world.agency_b,
+        idempotency_key="statement-2026-11",
+        kind=Kind.INCOME_LINE,
+        effective_date=mine.effective_date,
+        postings=[PostingSpec(books.bank_b, 250), PostingSpec(books.clearing_b, -250)],
+    )
+
+    assert theirs.pk != mine.pk and theirs.agency_id == books.world.agency_b.pk
+    assert AccountBalance.objects.get(account=books.bank_b).balance_minor == 250
+    assert AccountBalance.objects.get(account=books.bank).balance_minor == 100
+
+
 @pytest.mark.parametrize(
     ("postings", "code"),
     [

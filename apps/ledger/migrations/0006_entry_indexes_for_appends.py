@@ -1,8 +1,9 @@
 """Five indexes fewer on journal entries, each of which cost every append a B-tree insert.
 
 The unique index on the chain hash (and its LIKE twin) checked nothing a ledger needs (the chain
-is walked by (agency, seq) and verify_ledger recomputes every hash); the idempotency key keeps
-its unique index without Django's extra varchar_pattern_ops one; the author and rule set
+is walked by (agency, seq) and verify_ledger recomputes every hash); the idempotency key is unique
+per agency ledger (one agency's keys never collide with another's), without Django's extra
+varchar_pattern_ops index; the author and rule set
 snapshot references keep their foreign keys without an index (users and snapshots are not
 deleted, and nothing looks entries up by them).
 """
@@ -44,6 +45,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='journalentry',
-            constraint=models.UniqueConstraint(fields=('idempotency_key',), name='ledger_entry_idempotency_key_unique'),
+            constraint=models.UniqueConstraint(fields=('agency', 'idempotency_key'), name='ledger_entry_idempotency_key_unique'),
         ),
     ]
