@@ -62,6 +62,9 @@ class StatementImport(models.Model):
     original_name = models.CharField(max_length=255, blank=True, default="")
     format = models.CharField(max_length=16, choices=Format.choices, default=Format.AUTO)
     encoding = models.CharField(max_length=16, blank=True, default="")
+    # SHA-256 of the uploaded bytes (hex), computed while staging: the same file imported again
+    # by the same agency takes the re-import short cut (see apps/income/pipeline.py).
+    content_sha256 = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     is_all_or_nothing = models.BooleanField(_("all or nothing"), default=False)
     rows_total = models.PositiveIntegerField(default=0)
@@ -85,6 +88,10 @@ class StatementImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The re-import short cut's look-up: an earlier import of the same bytes by the agency.
+            models.Index(fields=["agency", "content_sha256"], name="income_import_agency_sha256"),
+        ]
 
     def __str__(self) -> str:
         return f"import {self.public_id} ({self.status})"

@@ -3,9 +3,11 @@
 Steps (`statement_import_step`, run by the `income.statement_import_step` task, each step
 enqueuing the next after its commit):
 
-1. *Stage* (status queued → running): decode and parse the whole file with its adapter,
-   validate every row in Python, COPY the good rows into StagedLine and the bad ones into
-   ImportRowError. A file that cannot be read at all (encoding, header, not a workbook) is
+1. *Stage* (status queued → running): stream the file through its adapter, validate every row
+   in Python and COPY the good rows into StagedLine (a batch at a time: neither the file nor its
+   rows are ever held whole), the bad ones into ImportRowError. The bytes are read twice: once
+   for their SHA-256 and a strict decode of all of them (detect.inspect: UTF-8, else GB18030),
+   once to parse. A file that cannot be read at all (encoding, header, not a workbook) is
    poison: the import fails with that message and no retry.
 2. *Chunk i* (CHUNK_SIZE file rows): set-based SQL inserts the chunk's lines with
    INSERT … SELECT … ON CONFLICT (agency, platform, external_id) DO NOTHING, maps account ids
@@ -13,7 +15,9 @@ enqueuing the next after its commit):
    checks refunds against what is left of their originals, reconciles (brand deals through
    apps.deals when installed) and adds the counts. The ImportChunk(import, i) marker commits
    with all of it: a chunk re-run after a crash finds the marker and does nothing, a crash
-   before the commit leaves nothing behind.
+   before the commit leaves nothing behind. Chunks with no staged row are marked done without
+   a step of their own. Look-ups by business key are LATERAL … LIMIT 1 probes of the unique
+   index, so that old statistics of the just-filled line table cannot turn them into scans.
 3. *Recognise*: matched lines of the import, RECOGNITION_BATCH at a time, through
    income_recognize_batch; then status done and the staged rows go.
 
@@ -21,19 +25,35 @@ Every step locks the import row first, so two workers handed the same import (a 
 message, or `statement_import_resume_stalled` re-enqueuing an import whose worker died) take
 turns and the second finds the work done. All-or-nothing imports run every chunk in one
 transaction and roll it back when any row is refused.
+
+The same file again. StatementImport.content_sha256 holds the SHA-256 of the uploaded bytes.
+When the agency has a finished (DONE) import of the same bytes read as the same format, every
+row of that import that is not one of its ImportRowError rows made a line, an adjustment or
+was a duplicate then, so its key is recorded now: income lines are never deleted (no service,
+admin or cascade removes one: every foreign key of a line is PROTECT) and their key never
+changes. Those rows are counted as duplicates without being parsed, and only the rows that
+failed then (row-level and chunk-level errors, e.g. a refund whose original had not arrived)
+are parsed, staged and processed again, normally; the import's message tells the user. This
+holds whichever earlier import is taken, so the latest is (its error rows are the fewest); an
+import of the same bytes by another agency, a FAILED one, or one read as another format is
+never used. All-or-nothing is kept as it is: the rows recorded before are duplicates (not
+refusals) on either path, and if a retried row still fails the whole import is refused and
+imports nothing, exactly what the row-by-row path would do. One difference from re-reading
+every row: a recorded row that today's validation would refuse is a duplicate, not an error;
+it is recorded, which is what a duplicate says.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import UploadedFile
@@ -64,7 +84,6 @@ Reason = IncomeLine.ExceptionReason
 RECOGNITION_BATCH = 20_000
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 _COPY_BATCH = 20_000
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 class _AllOrNothingRefused(Exception):
@@ -201,33 +220,107 @@ def statement_import_resume_stalled(*, older_than: timedelta = timedelta(minutes
 # --- 1. stage -----------------------------------------------------------------------------------
 
 
-def _stage(statement_import: StatementImport) -> bool:
+@contextmanager
+def _upload(statement_import: StatementImport) -> Iterator[IO[bytes]]:
+    """The uploaded file, opened for reading (again: staging reads it twice, see detect)."""
     statement_import.file.open("rb")
     try:
-        data = statement_import.file.read()
+        yield cast(IO[bytes], statement_import.file)
     finally:
         statement_import.file.close()
-    chosen, encoding, rows = detect.open_rows(data, statement_import.format)
+
+
+def _stage(statement_import: StatementImport) -> bool:
+    facts = detect.inspect(partial(_upload, statement_import))
+    chosen = detect.resolve_format(facts, statement_import.format)
     zone = ZoneInfo(statement_import.agency.time_zone)
+    earlier = _same_file_imported_before(statement_import, sha256=facts.sha256, chosen=chosen)
+    retried: frozenset[int] | None = None
+    if earlier is not None:
+        retried = frozenset(
+            ImportRowError.objects.filter(statement_import=earlier).values_list("row_number", flat=True)
+        )
     errors: list[tuple[int, str, str]] = []
-    last_row = _copy_staged(statement_import.pk, _validated(rows, zone, errors))
+    last_row, staged = 1, 0
+    if retried is None or retried:
+        with _upload(statement_import) as stream:
+            rows = detect.read_rows(stream, facts, chosen, only_rows=retried)
+            last_row, staged = _copy_staged(statement_import.pk, _validated(rows, zone, errors))
     if statement_import.is_all_or_nothing and errors:
         raise _AllOrNothingRefused(errors)
     ImportRowError.objects.bulk_create(
         ImportRowError(statement_import=statement_import, row_number=row, column=column, reason=reason)
         for row, column, reason in errors
     )
-    if last_row < 2 and not errors:
+    if earlier is None and last_row < 2 and not errors:
         raise ApplicationError(_("The file has a header but no rows."), code="statement_empty")
-    data_rows = max(last_row - 1, 0)
+    data_rows = earlier.rows_total if earlier is not None else max(last_row - 1, 0)
     statement_import.format = chosen
-    statement_import.encoding = encoding
+    statement_import.encoding = facts.encoding
+    statement_import.content_sha256 = facts.sha256
     statement_import.status = ImportStatus.RUNNING
     statement_import.started_at = timezone.now()
     statement_import.rows_total = data_rows
     statement_import.chunk_count = (data_rows + CHUNK_SIZE - 1) // CHUNK_SIZE
     statement_import.error_count = len({row for row, _column, _reason in errors})
+    if earlier is not None:
+        _note_reimport(statement_import, earlier, retried=len(retried or ()))
+    if not staged:
+        # Every row was recorded before or refused: no chunk and nothing to recognise.
+        statement_import.status = ImportStatus.DONE
+        statement_import.rows_done = data_rows
+        statement_import.finished_at = timezone.now()
+        return False
+    # The staging table has just been filled: with the statistics of its last analysis (often
+    # empty) every chunk's plan assumes one staged row. A sample, cheap; last in the step
+    # because ANALYZE's lock, held to the commit, makes another import's staging wait here.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE income_stagedline")
     return True
+
+
+def _same_file_imported_before(
+    statement_import: StatementImport, *, sha256: str, chosen: str
+) -> StatementImport | None:
+    """The agency's latest finished import of the same bytes read as the same format: every
+    row of it that is not one of its row errors has its key recorded (lines are never deleted)."""
+    return (
+        StatementImport.objects.filter(
+            agency_id=statement_import.agency_id,
+            content_sha256=sha256,
+            format=chosen,
+            status=ImportStatus.DONE,
+        )
+        .exclude(pk=statement_import.pk)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def _note_reimport(statement_import: StatementImport, earlier: StatementImport, *, retried: int) -> None:
+    """Count the earlier import's recorded rows as duplicates, and say why to the user."""
+    # Rows that made a line, a duplicate or an adjustment then are all recorded now; skipped
+    # rows (blank lines, YouTube's total) made nothing then and count nowhere now either.
+    recorded = earlier.imported_count + earlier.duplicate_count + earlier.adjustment_count
+    statement_import.duplicate_count = recorded
+    when = timezone.localtime(earlier.created_at, ZoneInfo(statement_import.agency.time_zone))
+    names = {
+        "name": earlier.original_name,
+        "date": when.strftime("%Y-%m-%d %H:%M"),
+        "recorded": recorded,
+        "retried": retried,
+    }
+    if retried:
+        message = _(
+            "This file was imported before (%(name)s, import of %(date)s): %(recorded)s rows were"
+            " already recorded; %(retried)s rows that failed then were checked again."
+        )
+    else:
+        message = _(
+            "This file was imported before (%(name)s, import of %(date)s): its %(recorded)s rows"
+            " are already recorded."
+        )
+    statement_import.message = message % names
 
 
 def _validated(
@@ -243,45 +336,58 @@ def _validated(
             yield result
 
 
-def _text(value: str) -> str:
-    return value.translate(_COPY_ESCAPES)
+_STAGED_COPY = (
+    "COPY income_stagedline (statement_import_id, row_number, external_id, platform, account_id,"
+    " source, gross_minor, currency, occurred_at, order_ref, refund_of, description, metadata)"
+    " FROM STDIN"
+)
 
 
-def _copy_staged(import_id: int, rows: Iterable[CanonicalRow | int]) -> int:
-    """COPY the good rows into StagedLine in batches; returns the last row number seen."""
+def _copy_staged(import_id: int, rows: Iterable[CanonicalRow | int]) -> tuple[int, int]:
+    """COPY the good rows into StagedLine in batches, as they are parsed (only a batch is ever
+    held); returns the last row number seen and how many rows were staged."""
     last_row = 1
-    buffer = io.StringIO()
     count = 0
+    batch: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         raw = cursor.cursor
 
         def flush() -> None:
-            with raw.copy(
-                "COPY income_stagedline (statement_import_id, row_number, external_id, platform, account_id,"
-                " source, gross_minor, currency, occurred_at, order_ref, refund_of, description, metadata)"
-                " FROM STDIN"
-            ) as copy:
-                copy.write(buffer.getvalue())
+            # write_row: psycopg's C dumpers escape and format each value (faster than building
+            # the COPY text in Python: 0.8 s of str.translate per 100,000 rows).
+            with raw.copy(_STAGED_COPY) as copy:
+                for values in batch:
+                    copy.write_row(values)
+            batch.clear()
 
         for row in rows:
             if isinstance(row, int):
                 last_row = row
                 continue
             last_row = row.row_number
-            metadata = _text(json.dumps(row.metadata, ensure_ascii=False)) if row.metadata else "{}"
-            buffer.write(
-                f"{import_id}\t{row.row_number}\t{_text(row.external_id)}\t{row.platform}\t"
-                f"{_text(row.account_id)}\t{row.source}\t{row.gross_minor}\t{row.currency}\t"
-                f"{row.occurred_at.isoformat()}\t{_text(row.order_ref)}\t{_text(row.refund_of)}\t"
-                f"{_text(row.description)}\t{metadata}\n"
+            batch.append(
+                (
+                    import_id,
+                    row.row_number,
+                    row.external_id,
+                    row.platform,
+                    row.account_id,
+                    row.source,
+                    row.gross_minor,
+                    row.currency,
+                    row.occurred_at,
+                    row.order_ref,
+                    row.refund_of,
+                    row.description,
+                    json.dumps(row.metadata, ensure_ascii=False) if row.metadata else "{}",
+                )
             )
             count += 1
-            if count % _COPY_BATCH == 0:
+            if len(batch) == _COPY_BATCH:
                 flush()
-                buffer = io.StringIO()
-        if buffer.tell():
+        if batch:
             flush()
-    return last_row
+    return last_row, count
 
 
 # --- 2. chunks ------------------------------------------------------------------------------------
@@ -300,8 +406,15 @@ class ChunkOutcome:
 def _next_chunk_or_recognition(statement_import: StatementImport) -> bool:
     done = set(ImportChunk.objects.filter(statement_import=statement_import).values_list("index", flat=True))
     pending = [index for index in range(statement_import.chunk_count) if index not in done]
-    if pending:
-        index = pending[0]
+    index = _next_staged_chunk(statement_import, pending[0]) if pending else None
+    # Chunks without a staged row (a re-import retries only the rows that failed, and refused
+    # rows are never staged) are done at once instead of costing a step each.
+    ImportChunk.objects.bulk_create(
+        ImportChunk(statement_import=statement_import, index=empty)
+        for empty in pending
+        if index is None or empty < index
+    )
+    if index is not None:
         outcome = _process_chunk(statement_import, index)
         ImportRowError.objects.bulk_create(
             ImportRowError(statement_import=statement_import, row_number=row, column=column, reason=reason)
@@ -319,16 +432,32 @@ def _all_chunks(statement_import: StatementImport) -> bool:
         return _recognise_step(statement_import)
     errors: list[tuple[int, str, str]] = []
     outcomes = []
-    for index in range(statement_import.chunk_count):
+    index = _next_staged_chunk(statement_import, 0)
+    while index is not None:
         outcome = _process_chunk(statement_import, index)
         errors.extend(outcome.errors)
         outcomes.append((index, outcome))
+        index = _next_staged_chunk(statement_import, index + 1)
     if errors:
         raise _AllOrNothingRefused(errors)
     for index, outcome in outcomes:
         _add_counts(statement_import, index, outcome)
-        ImportChunk.objects.create(statement_import=statement_import, index=index)
+    ImportChunk.objects.bulk_create(
+        ImportChunk(statement_import=statement_import, index=index)
+        for index in range(statement_import.chunk_count)
+    )
     return True
+
+
+def _next_staged_chunk(statement_import: StatementImport, first: int) -> int | None:
+    """The first chunk from `first` on that has a staged row (one index seek), or None."""
+    row = (
+        StagedLine.objects.filter(statement_import=statement_import, row_number__gte=2 + first * CHUNK_SIZE)
+        .order_by("row_number")
+        .values_list("row_number", flat=True)
+        .first()
+    )
+    return None if row is None else (row - 2) // CHUNK_SIZE
 
 
 def _add_counts(statement_import: StatementImport, index: int, outcome: ChunkOutcome) -> None:
@@ -340,7 +469,23 @@ def _add_counts(statement_import: StatementImport, index: int, outcome: ChunkOut
     statement_import.error_count += len({row for row, _column, _reason in outcome.errors})
 
 
-_INSERT_SQL = """
+def _insert_sql(*, refunds: bool) -> str:
+    """INSERT … SELECT of a chunk's staged rows: ordinary rows, or the accepted refunds.
+
+    Two statements rather than one with a flag: joined to the refunded original, the ordinary
+    rows' statement let PostgreSQL fold `refund_of = ''` into the join and probe the unique
+    index by (agency, external_id = '') for every row, i.e. walk all of the agency's lines
+    (0.7 ms a row and growing: 3.5 → 11 s per 5,000-row chunk at 100k lines).
+    """
+    original = (
+        """LEFT JOIN income_incomeline original
+        ON original.agency_id = %(agency)s AND original.platform = s.platform
+       AND original.external_id = s.refund_of"""
+        if refunds
+        else ""
+    )
+    rows = "s.refund_of <> '' AND s.row_number = ANY(%(accepted)s)" if refunds else "s.refund_of = ''"
+    return f"""
     INSERT INTO income_incomeline (
         public_id, agency_id, creator_id, platform_account_id, platform, account_id, external_id,
         source, gross_minor, currency, occurred_at, order_ref, refund_of_id, adjusts_id, description,
@@ -348,7 +493,8 @@ _INSERT_SQL = """
         dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
     )
     SELECT gen_random_uuid(), %(agency)s, account.creator_id, account.id, s.platform, s.account_id,
-        s.external_id, s.source, s.gross_minor, s.currency, s.occurred_at, s.order_ref, original.id, NULL,
+        s.external_id, s.source, s.gross_minor, s.currency, s.occurred_at, s.order_ref,
+        {"original.id" if refunds else "NULL::bigint"}, NULL,
         s.description, s.metadata, s.statement_import_id, s.row_number,
         -- Lines of a known creator that are not brand deals need no reconciliation: matched at
         -- once, which saves an UPDATE of every row (a third of a chunk's time).
@@ -360,24 +506,24 @@ _INSERT_SQL = """
              ELSE '' END,
         '', '', '', '', '', now(), now()
     FROM income_stagedline s
-    LEFT JOIN LATERAL (
-        -- The agency's creators only: an account of another agency's creator is "unknown" here.
-        SELECT pa.id, pa.creator_id FROM creators_platformaccount pa
-        WHERE pa.platform = s.platform AND pa.account_id = s.account_id
-          AND EXISTS (SELECT 1 FROM agencies_representation r
-                      WHERE r.agency_id = %(agency)s AND r.creator_id = pa.creator_id)
-        LIMIT 1
-    ) account ON true
-    LEFT JOIN income_incomeline original
-        ON s.refund_of <> '' AND original.agency_id = %(agency)s AND original.platform = s.platform
-       AND original.external_id = s.refund_of
+    -- The agency's creators' accounts only (an account of another agency's creator is "unknown"
+    -- here). (platform, account_id) is unique, so a plain join: set-based, no per-row LIMIT 1.
+    LEFT JOIN (
+        SELECT pa.id, pa.creator_id, pa.platform, pa.account_id FROM creators_platformaccount pa
+        WHERE pa.creator_id IN (SELECT r.creator_id FROM agencies_representation r
+                                WHERE r.agency_id = %(agency)s)
+    ) account ON account.platform = s.platform AND account.account_id = s.account_id
+    {original}
     WHERE s.statement_import_id = %(import)s AND s.row_number >= %(low)s AND s.row_number < %(high)s
-      AND (%(refunds)s = (s.refund_of <> ''))
-      AND (s.refund_of = '' OR s.row_number = ANY(%(accepted)s))
+      AND {rows}
     ORDER BY s.row_number
     ON CONFLICT (agency_id, platform, external_id) DO NOTHING
     RETURNING id, status
-"""
+"""  # noqa: S608 (two constant fragments of this function, never input, are interpolated)
+
+
+_ORDINARY_INSERT_SQL = _insert_sql(refunds=False)
+_REFUND_INSERT_SQL = _insert_sql(refunds=True)
 
 
 def _process_chunk(statement_import: StatementImport, index: int) -> ChunkOutcome:
@@ -388,14 +534,17 @@ def _process_chunk(statement_import: StatementImport, index: int) -> ChunkOutcom
     outcome = ChunkOutcome()
     with connection.cursor() as cursor:
         # Ordinary lines first, so that refunds later in the same chunk find their originals.
-        cursor.execute(_INSERT_SQL, {**params, "refunds": False, "accepted": []})
+        cursor.execute(_ORDINARY_INSERT_SQL, params)
         inserted = cursor.fetchall()
         accepted, outcome.errors = _accepted_refunds(cursor, params)
         if accepted:
-            cursor.execute(_INSERT_SQL, {**params, "refunds": True, "accepted": accepted})
+            cursor.execute(_REFUND_INSERT_SQL, {**params, "accepted": accepted})
             inserted += cursor.fetchall()
         outcome.inserted = len(inserted)
-        outcome.line_ids = [line_id for line_id, _status in inserted]
+        # Only lines still "imported" (brand deals of a known creator) need reconciling: the
+        # others were inserted matched or in the queue, and passing them all cost an UPDATE
+        # with a 5,000-id IN list per chunk (a third of a chunk's time) that changed nothing.
+        outcome.line_ids = [line_id for line_id, status in inserted if status == LineStatus.IMPORTED]
         outcome.exceptions = sum(1 for _id, status in inserted if status == LineStatus.EXCEPTION)
         outcome.duplicates, outcome.adjustments = _duplicates_and_reissues(cursor, params)
     outcome.exceptions += outcome.adjustments
@@ -414,13 +563,23 @@ def _accepted_refunds(cursor: Any, params: dict[str, Any]) -> tuple[list[int], l
                (SELECT COALESCE(sum(COALESCE(r.original_gross_minor, r.gross_minor)), 0)
                   FROM income_incomeline r WHERE r.refund_of_id = original.id AND r.status <> 'dismissed')
         FROM income_stagedline s
-        LEFT JOIN income_incomeline original
-            ON original.agency_id = %(agency)s AND original.platform = s.platform
-           AND original.external_id = s.refund_of
+        -- LATERAL … LIMIT 1: one probe of the unique key per refund, whatever the statistics of
+        -- the lines say. As plain joins, planned on a just-filled table's old statistics
+        -- ("the agency has 10 lines"), both scanned all of the agency's lines once per refund
+        -- (0.3 s a chunk at 20,000 lines, growing with the table).
+        LEFT JOIN LATERAL (
+            SELECT o.id, o.original_gross_minor, o.gross_minor, o.original_currency, o.currency
+            FROM income_incomeline o
+            WHERE o.agency_id = %(agency)s AND o.platform = s.platform AND o.external_id = s.refund_of
+            LIMIT 1
+        ) original ON true
+        LEFT JOIN LATERAL (
+            SELECT 1 AS found FROM income_incomeline o
+            WHERE o.agency_id = %(agency)s AND o.platform = s.platform AND o.external_id = s.external_id
+            LIMIT 1
+        ) seen ON true
         WHERE s.statement_import_id = %(import)s AND s.row_number >= %(low)s AND s.row_number < %(high)s
-          AND s.refund_of <> ''
-          AND NOT EXISTS (SELECT 1 FROM income_incomeline seen WHERE seen.agency_id = %(agency)s
-                          AND seen.platform = s.platform AND seen.external_id = s.external_id)
+          AND s.refund_of <> '' AND seen.found IS NULL
         ORDER BY s.row_number
         """,
         params,
@@ -473,8 +632,15 @@ def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, 
                    COALESCE(line.original_gross_minor, line.gross_minor) AS first_gross,
                    COALESCE(NULLIF(line.original_currency, ''), line.currency) AS first_currency
             FROM income_stagedline s
-            JOIN income_incomeline line
-              ON line.agency_id = %(agency)s AND line.platform = s.platform AND line.external_id = s.external_id
+            -- A probe of the unique key per row (LATERAL … LIMIT 1), never a hash of all the
+            -- agency's lines chosen on old statistics (see _accepted_refunds).
+            JOIN LATERAL (
+                SELECT o.id, o.creator_id, o.platform_account_id, o.original_gross_minor, o.gross_minor,
+                       o.original_currency, o.currency, o.statement_import_id, o.row_number
+                FROM income_incomeline o
+                WHERE o.agency_id = %(agency)s AND o.platform = s.platform AND o.external_id = s.external_id
+                LIMIT 1
+            ) line ON true
             WHERE s.statement_import_id = %(import)s AND s.row_number >= %(low)s AND s.row_number < %(high)s
               AND NOT (line.statement_import_id IS NOT DISTINCT FROM s.statement_import_id
                        AND line.row_number IS NOT DISTINCT FROM s.row_number)

@@ -16,7 +16,7 @@ import csv
 import datetime
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -105,6 +105,21 @@ class HeaderMap:
         }
         return RawRow(row_number, values, metadata)
 
+    def text_row(self, row_number: int, cells: list[str]) -> RawRow:
+        """`row` for a CSV's cells, which are always text: no cell_text() per cell (a tenth of
+        staging's time at a million rows)."""
+        length = len(cells)
+        values = {
+            column: cells[position].strip() if position < length else ""
+            for column, position in self.positions.items()
+        }
+        metadata = {
+            name: cells[position].strip()
+            for position, name in self.extra
+            if position < length and cells[position]
+        }
+        return RawRow(row_number, values, metadata)
+
 
 def cell_text(value: Any) -> str:
     """A cell as text. Spreadsheet numbers arrive as int or float: repr() of a float is the
@@ -129,17 +144,30 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def read_csv(text: str, *, aliases: dict[str, str] | None = None) -> Iterator[RawRow]:
-    """Rows of a canonical CSV (already decoded); blank lines are skipped."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def csv_lines(text: str | Iterable[str]) -> Iterable[str]:
+    """Decoded text, or an already decoding stream opened with newline="" (detect.read_rows)."""
+    return io.StringIO(text, newline="") if isinstance(text, str) else text
+
+
+def read_csv(
+    text: str | Iterable[str],
+    *,
+    aliases: dict[str, str] | None = None,
+    only_rows: Container[int] | None = None,
+) -> Iterator[RawRow]:
+    """Rows of a canonical CSV (decoded text or a decoding stream); blank lines are skipped.
+    With `only_rows`, the other rows are read (their numbers count) but not built."""
+    reader = csv.reader(csv_lines(text))
     header = next(reader, None)
     if header is None:
         raise ApplicationError(_("The file is empty."), code="statement_empty")
     columns = HeaderMap(header, aliases=aliases)
     for row_number, cells in enumerate(reader, start=2):
+        if only_rows is not None and row_number not in only_rows:
+            continue
         if not cells or all(not cell.strip() for cell in cells):
             continue
-        yield columns.row(row_number, cells)
+        yield columns.text_row(row_number, cells)
 
 
 def parse_moment(text: str, zone: ZoneInfo) -> datetime.datetime:

@@ -19,14 +19,13 @@ Columns read (the others are kept as metadata):
 from __future__ import annotations
 
 import csv
-import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
-from apps.income.importers.canonical import RawRow, cell_text
+from apps.income.importers.canonical import RawRow, cell_text, csv_lines
 
 _COLUMNS = {
     "结算单号": "external_id",
@@ -81,8 +80,8 @@ def _getter(positions: dict[str, int], cells: list[str]) -> Callable[[str], str]
     return get
 
 
-def read(text: str) -> Iterator[RawRow]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def read(text: str | Iterable[str], *, only_rows: Container[int] | None = None) -> Iterator[RawRow]:
+    reader = csv.reader(csv_lines(text))
     header = [cell.strip() for cell in next(reader, [])]
     positions: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -97,6 +96,8 @@ def read(text: str) -> Iterator[RawRow]:
         )
     used = set(positions.values())
     for row_number, cells in enumerate(reader, start=2):
+        if only_rows is not None and row_number not in only_rows:
+            continue
         if not cells or all(not cell.strip() for cell in cells):
             continue
         get = _getter(positions, cells)

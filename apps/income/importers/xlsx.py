@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
+from typing import IO
 
 from django.utils.translation import gettext as _
 
@@ -17,11 +18,14 @@ from apps.common.exceptions import ApplicationError
 from apps.income.importers.canonical import HeaderMap, RawRow
 
 
-def read(data: bytes) -> Iterator[RawRow]:
+def read(data: bytes | IO[bytes], *, only_rows: Container[int] | None = None) -> Iterator[RawRow]:
+    """Rows of the first sheet; `data` is the bytes or a seekable file (read-only mode streams
+    the sheet's XML from it, so a large workbook is never held whole)."""
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        source = io.BytesIO(data) if isinstance(data, bytes) else data
+        workbook = load_workbook(source, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise ApplicationError(
             _("The workbook cannot be read (%(error)s).") % {"error": error}, code="statement_bad_xlsx"
@@ -34,6 +38,8 @@ def read(data: bytes) -> Iterator[RawRow]:
             raise ApplicationError(_("The file is empty."), code="statement_empty")
         columns = HeaderMap(list(header))
         for row_number, cells in enumerate(rows, start=2):
+            if only_rows is not None and row_number not in only_rows:
+                continue
             if not cells or all(cell in (None, "") for cell in cells):
                 continue
             yield columns.row(row_number, list(cells))

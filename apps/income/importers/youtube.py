@@ -22,14 +22,13 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime
-import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
-from apps.income.importers.canonical import RawRow, cell_text
+from apps.income.importers.canonical import RawRow, cell_text, csv_lines
 
 _REVENUE = re.compile(
     r"^(your estimated revenue|estimated partner revenue|estimated revenue)\s*(\((\w{3})\))?$"
@@ -67,8 +66,8 @@ def _getter(positions: dict[str, int], cells: list[str]) -> Callable[[str], str]
     return get
 
 
-def read(text: str) -> Iterator[RawRow]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def read(text: str | Iterable[str], *, only_rows: Container[int] | None = None) -> Iterator[RawRow]:
+    reader = csv.reader(csv_lines(text))
     header = [cell.strip() for cell in next(reader, [])]
     lower = [cell.lower() for cell in header]
     positions: dict[str, int] = {}
@@ -92,6 +91,8 @@ def read(text: str) -> Iterator[RawRow]:
         )
     used = set(positions.values())
     for row_number, cells in enumerate(reader, start=2):
+        if only_rows is not None and row_number not in only_rows:
+            continue
         if not cells or all(not cell.strip() for cell in cells):
             continue
         get = _getter(positions, cells)
