@@ -82,7 +82,12 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 # --- Inputs ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# The three inputs below are plain slotted dataclasses, not frozen ones: a recognition batch
+# builds about 100,000 of them, and a frozen dataclass's __init__ (object.__setattr__ per
+# field) cost 2.4 µs against 0.3 µs. Nothing mutates them after construction.
+
+
+@dataclass(slots=True)
 class PostingSpec:
     """One line of an entry. `currency`, when given, must be the account's (a guard for callers)."""
 
@@ -91,7 +96,7 @@ class PostingSpec:
     currency: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SplitRecord:
     """What a split entry keeps so that it can be explained and re-evaluated later."""
 
@@ -103,7 +108,7 @@ class SplitRecord:
     contract_version_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EntryDraft:
     """An entry not yet posted: the input of ledger_post_many (ledger_post builds one for you)."""
 
@@ -284,12 +289,6 @@ def _json_text(value: Any) -> str:
     return canonical_json(value)
 
 
-def _content_json(fields: dict[str, str]) -> str:
-    """canonical_json of a dict whose values are already canonical JSON texts: the same bytes,
-    each part serialised once (the parts are kept for COPY)."""
-    return "{" + ",".join(f'"{key}":{fields[key]}' for key in sorted(fields)) + "}"
-
-
 def _postings_json(postings: list[tuple[int, int, str]]) -> str:
     """canonical_json(postings) for (account id, amount, currency) rows, written out: ids and
     amounts are ints and a currency is three capital letters (checked before), so no escaping."""
@@ -374,26 +373,18 @@ def _prepare(
     line_json = canonical_json(split.engine_line) if split else "null"
     state_json = canonical_json(split.engine_state) if split else "null"
     trace_json = canonical_json(split.trace) if split else "null"
-    content_json = _content_json(
-        {
-            "agency": _json_text(agency.pk),
-            "creator": _json_text(draft.creator_id),
-            "key": _json_text(key),
-            "kind": _json_text(draft.kind),
-            "cause": _json_text(draft.cause_reference),
-            "reason": _json_text(draft.reason),
-            "author": _json_text(draft.author_id),
-            "memo": _json_text(draft.memo),
-            "effective_date": f'"{draft.effective_date.isoformat()}"',
-            "reverses": _json_text(draft.reverses_id),
-            "contract_version": _json_text(split.contract_version_id if split else None),
-            "rule_id": _json_text(split.rule_id if split else ""),
-            "rule_set": _json_text(rule_set_sha),
-            "line": line_json,
-            "state": state_json,
-            "trace": trace_json,
-            "postings": _postings_json(postings),
-        }
+    # Keys in sorted order, written out (no dict, no sort per entry); verify_ledger recomputes
+    # the same bytes with entry_content(), so any drift here fails verification.
+    content_json = (
+        f'{{"agency":{_json_text(agency.pk)},"author":{_json_text(draft.author_id)},'
+        f'"cause":{_json_text(draft.cause_reference)},'
+        f'"contract_version":{_json_text(split.contract_version_id if split else None)},'
+        f'"creator":{_json_text(draft.creator_id)},"effective_date":"{draft.effective_date.isoformat()}",'
+        f'"key":{_json_text(key)},"kind":{_json_text(draft.kind)},"line":{line_json},'
+        f'"memo":{_json_text(draft.memo)},"postings":{_postings_json(postings)},'
+        f'"reason":{_json_text(draft.reason)},"reverses":{_json_text(draft.reverses_id)},'
+        f'"rule_id":{_json_text(split.rule_id if split else "")},"rule_set":{_json_text(rule_set_sha)},'
+        f'"state":{state_json},"trace":{trace_json}}}'
     )
     return _Prepared(
         draft=draft,
