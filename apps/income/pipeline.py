@@ -7,8 +7,11 @@ enqueuing the next after its commit):
    in Python and COPY the good rows into StagedLine (a batch at a time: neither the file nor its
    rows are ever held whole), the bad ones into ImportRowError. The bytes are read twice: once
    for their SHA-256 and a strict decode of all of them (detect.inspect: UTF-8, else GB18030),
-   once to parse. A file that cannot be read at all (encoding, header, not a workbook) is
-   poison: the import fails with that message and no retry.
+   once to parse. A valid row whose key the agency has recorded with the same amount and
+   currency is counted as a duplicate and not staged (overlapping exports; one probe of the
+   unique key per row, per batch); with another amount it is staged, to become an adjustment.
+   A file that cannot be read at all (encoding, header, not a workbook) is poison: the import
+   fails with that message and no retry.
 2. *Chunk i* (CHUNK_SIZE file rows): set-based SQL inserts the chunk's lines with
    INSERT … SELECT … ON CONFLICT (agency, platform, external_id) DO NOTHING, maps account ids
    to the agency's creators, turns re-issued rows with another amount into adjustment lines,
@@ -241,11 +244,17 @@ def _stage(statement_import: StatementImport) -> bool:
             ImportRowError.objects.filter(statement_import=earlier).values_list("row_number", flat=True)
         )
     errors: list[tuple[int, str, str]] = []
-    last_row, staged = 1, 0
+    last_row, staged, skipped = 1, 0, 0
     if retried is None or retried:
+        # An agency's first import has nothing recorded to look up.
+        has_lines = IncomeLine.objects.filter(agency_id=statement_import.agency_id).exists()
         with _upload(statement_import) as stream:
             rows = detect.read_rows(stream, facts, chosen, only_rows=retried)
-            last_row, staged = _copy_staged(statement_import.pk, _validated(rows, zone, errors))
+            last_row, staged, skipped = _copy_staged(
+                statement_import.pk,
+                _validated(rows, zone, errors),
+                recorded_of=statement_import.agency_id if has_lines else None,
+            )
     if statement_import.is_all_or_nothing and errors:
         raise _AllOrNothingRefused(errors)
     ImportRowError.objects.bulk_create(
@@ -263,6 +272,7 @@ def _stage(statement_import: StatementImport) -> bool:
     statement_import.rows_total = data_rows
     statement_import.chunk_count = (data_rows + CHUNK_SIZE - 1) // CHUNK_SIZE
     statement_import.error_count = len({row for row, _column, _reason in errors})
+    statement_import.duplicate_count = skipped
     if earlier is not None:
         _note_reimport(statement_import, earlier, retried=len(retried or ()))
     if not staged:
@@ -302,7 +312,7 @@ def _note_reimport(statement_import: StatementImport, earlier: StatementImport, 
     # Rows that made a line, a duplicate or an adjustment then are all recorded now; skipped
     # rows (blank lines, YouTube's total) made nothing then and count nowhere now either.
     recorded = earlier.imported_count + earlier.duplicate_count + earlier.adjustment_count
-    statement_import.duplicate_count = recorded
+    statement_import.duplicate_count += recorded
     when = timezone.localtime(earlier.created_at, ZoneInfo(statement_import.agency.time_zone))
     names = {
         "name": earlier.original_name,
@@ -343,16 +353,57 @@ _STAGED_COPY = (
 )
 
 
-def _copy_staged(import_id: int, rows: Iterable[CanonicalRow | int]) -> tuple[int, int]:
+# The batch's rows whose key is recorded with the same amount and currency: duplicates, which
+# need no staging (the chunk would only find them recorded). A probe of the unique key per row.
+_RECORDED_SQL = """
+    SELECT t.row_number
+    FROM unnest(%(rows)s::int[], %(platforms)s::text[], %(ids)s::text[], %(gross)s::bigint[],
+                %(currencies)s::text[]) AS t(row_number, platform, external_id, gross_minor, currency)
+    JOIN LATERAL (
+        SELECT COALESCE(o.original_gross_minor, o.gross_minor) AS gross_minor,
+               COALESCE(NULLIF(o.original_currency, ''), o.currency) AS currency
+        FROM income_incomeline o
+        WHERE o.agency_id = %(agency)s AND o.platform = t.platform AND o.external_id = t.external_id
+        LIMIT 1
+    ) line ON true
+    WHERE line.gross_minor = t.gross_minor AND line.currency = t.currency
+"""
+
+
+def _copy_staged(
+    import_id: int, rows: Iterable[CanonicalRow | int], *, recorded_of: int | None
+) -> tuple[int, int, int]:
     """COPY the good rows into StagedLine in batches, as they are parsed (only a batch is ever
-    held); returns the last row number seen and how many rows were staged."""
+    held); returns the last row number seen, how many rows were staged, and how many were
+    not because agency `recorded_of` has their key recorded with the same amount already."""
     last_row = 1
     count = 0
+    skipped = 0
     batch: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         raw = cursor.cursor
 
         def flush() -> None:
+            nonlocal count, skipped
+            if recorded_of is not None:
+                # Overlapping exports: a row recorded with the same amount is a duplicate
+                # whatever the chunk would find. Another amount is staged: it is an adjustment.
+                cursor.execute(
+                    _RECORDED_SQL,
+                    {
+                        "agency": recorded_of,
+                        "rows": [values[1] for values in batch],
+                        "platforms": [values[3] for values in batch],
+                        "ids": [values[2] for values in batch],
+                        "gross": [values[6] for values in batch],
+                        "currencies": [values[7] for values in batch],
+                    },
+                )
+                recorded = {row_number for (row_number,) in cursor.fetchall()}
+                if recorded:
+                    batch[:] = [values for values in batch if values[1] not in recorded]
+                    skipped += len(recorded)
+            count += len(batch)
             # write_row: psycopg's C dumpers escape and format each value (faster than building
             # the COPY text in Python: 0.8 s of str.translate per 100,000 rows).
             with raw.copy(_STAGED_COPY) as copy:
@@ -382,12 +433,11 @@ def _copy_staged(import_id: int, rows: Iterable[CanonicalRow | int]) -> tuple[in
                     json.dumps(row.metadata, ensure_ascii=False) if row.metadata else "{}",
                 )
             )
-            count += 1
             if len(batch) == _COPY_BATCH:
                 flush()
         if batch:
             flush()
-    return last_row, count
+    return last_row, count, skipped
 
 
 # --- 2. chunks ------------------------------------------------------------------------------------
