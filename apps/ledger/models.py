@@ -32,6 +32,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.ids import uuid7
+
 GENESIS_HASH = "0" * 64
 
 
@@ -155,7 +157,8 @@ class JournalEntry(models.Model):
         MANUAL_ADJUSTMENT = "manual_adjustment", _("Manual adjustment")
         REVERSAL = "reversal", _("Reversal")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Time-ordered (apps/common/ids): appends go to the unique index's right edge.
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     # No single-column indexes on agency and creator: (agency, seq) and (creator, effective_date)
     # lead with them, and every index costs each entry of the bulk path.
     agency = models.ForeignKey(

@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from apps.agencies.models import Agency
 from apps.common.exceptions import ApplicationError, NotFound
+from apps.common.ids import uuid7
 from apps.common.money import MAX_ABS_MINOR, is_known_currency, to_decimal_string
 from apps.common.pgarrays import int_array, text_array
 from apps.ledger.models import (
@@ -713,7 +714,7 @@ def _insert_copy(
             )
             snapshot_id = snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None
             entries.append(
-                f"{entry_id}\t{uuid.uuid4()}\t{agency_id}\t{number_or_null(draft.creator_id)}\t{extra['seq']}\t"
+                f"{entry_id}\t{uuid7()}\t{agency_id}\t{number_or_null(draft.creator_id)}\t{extra['seq']}\t"
                 f"{extra['prev_hash']}\t{extra['hash']}\t{text(draft.idempotency_key)}\t{item.request_sha256}\t"
                 f"{text(draft.kind)}\t{text(draft.cause_reference)}\t{text(draft.reason)}\t"
                 f"{number_or_null(draft.author_id)}\t{text(draft.memo)}\t{draft.effective_date.isoformat()}\t"
