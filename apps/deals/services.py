@@ -235,9 +235,9 @@ def deal_update(
         deal.brand = brand.strip()
     if campaign is not None:
         deal.campaign = campaign.strip()
+    approved = deal_expense_cap(deal=deal).approved_minor
     if fee_minor is not None:
         _check_amount(fee_minor, field="fee")
-        approved = deal_expense_cap(deal=deal).approved_minor
         deal.fee_minor = fee_minor
         if approved > deal_expense_cap(deal=deal).cap_minor:
             raise ApplicationError(
@@ -245,8 +245,18 @@ def deal_update(
                 code="expense_cap_exceeded",
                 extra={"field": "fee"},
             )
-    if due_on is not None:
+    if due_on is not None and due_on != deal.due_on:
+        # The cap comes from the contract in force on the due date: another date may fall under
+        # another version (or none), whose cap the expenses approved so far must still fit.
         deal.due_on = due_on
+        if approved > deal_expense_cap(deal=deal).cap_minor:
+            raise ApplicationError(
+                _(
+                    "The approved expenses would exceed the expense cap of the contract in force on that date."
+                ),
+                code="expense_cap_exceeded",
+                extra={"field": "due_on"},
+            )
     if order_ref is not None:
         order_ref = _clean_order_ref(order_ref)
         if (

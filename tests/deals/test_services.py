@@ -25,8 +25,8 @@ from apps.deals.services import (
     deliverable_add,
     deliverable_mark_delivered,
 )
-from tests.contracts.conftest import active_contract
-from tests.deals.conftest import deal, line
+from tests.contracts.conftest import END, active_contract
+from tests.deals.conftest import DUE, deal, line
 
 pytestmark = pytest.mark.django_db
 
@@ -271,6 +271,25 @@ def test_lowering_the_fee_below_what_approved_expenses_need_is_refused(world) ->
         deal_update(deal=created, actor=world.manager_a, fee_minor=5_000_00)
     assert error.value.code == "expense_cap_exceeded"
     assert BrandDeal.objects.get(pk=created.pk).fee_minor == 10_000_00
+
+
+def test_moving_the_due_date_outside_the_contract_with_approved_expenses_is_refused(world) -> None:
+    active_contract(world)
+    created = deal(world, fee_minor=10_000_00)
+    expense = deal_expense_submit(
+        deal=created, actor=world.manager_a, description="Studio", amount_minor=500_00, receipt=receipt()
+    )
+    deal_expense_approve(expense=expense, actor=world.creator_a.user)
+    after_the_term = END + datetime.timedelta(days=30)
+
+    with pytest.raises(ApplicationError) as error:
+        deal_update(deal=created, actor=world.manager_a, due_on=after_the_term)
+
+    assert error.value.code == "expense_cap_exceeded"
+    assert "contract in force on that date" in error.value.message
+    assert BrandDeal.objects.get(pk=created.pk).due_on == DUE
+    moved = deal_update(deal=created, actor=world.manager_a, due_on=DUE + datetime.timedelta(days=7))
+    assert moved.due_on == DUE + datetime.timedelta(days=7)
 
 
 def test_deal_create_direct_call_keeps_currency_upper_case(world) -> None:
