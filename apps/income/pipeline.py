@@ -225,12 +225,14 @@ def statement_import_resume_stalled(*, older_than: timedelta = timedelta(minutes
 
 @contextmanager
 def _upload(statement_import: StatementImport) -> Iterator[IO[bytes]]:
-    """The uploaded file, opened for reading (again: staging reads it twice, see detect)."""
-    statement_import.file.open("rb")
+    """The uploaded file, opened for reading. Staging reads it twice (see detect): each time a
+    new handle from the storage, which any storage gives (reopening a closed File does not)."""
+    # cast: statement_import_create always stores the file, so its name is set.
+    stream = statement_import.file.storage.open(cast(str, statement_import.file.name), "rb")
     try:
-        yield cast(IO[bytes], statement_import.file)
+        yield cast(IO[bytes], stream)
     finally:
-        statement_import.file.close()
+        stream.close()
 
 
 def _stage(statement_import: StatementImport) -> bool:
