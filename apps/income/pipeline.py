@@ -324,13 +324,13 @@ def _note_reimport(statement_import: StatementImport, earlier: StatementImport, 
     }
     if retried:
         message = _(
-            "This file was imported before (%(name)s, import of %(date)s): %(recorded)s rows were"
-            " already recorded; %(retried)s rows that failed then were checked again."
+            "This file was imported before (%(name)s, import of %(date)s). Rows already recorded:"
+            " %(recorded)s; rows that failed then, checked again: %(retried)s."
         )
     else:
         message = _(
-            "This file was imported before (%(name)s, import of %(date)s): its %(recorded)s rows"
-            " are already recorded."
+            "This file was imported before (%(name)s, import of %(date)s). Rows already recorded:"
+            " %(recorded)s (all of them)."
         )
     statement_import.message = message % names
 

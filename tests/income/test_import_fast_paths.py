@@ -59,7 +59,7 @@ def test_the_same_canonical_csv_again_adds_nothing_and_says_it_was_imported_befo
     assert (again.rows_total, *_counts(again)) == (4, 0, 4, 0, 0)
     assert again.progress_percent == 100
     assert "This file was imported before" in again.message
-    assert "its 4 rows are already recorded" in again.message
+    assert "Rows already recorded: 4 (all of them)." in again.message
     assert first.original_name in again.message
     assert IncomeLine.objects.count() == 4
     assert not IncomeLine.objects.filter(statement_import=again).exists()
@@ -74,7 +74,7 @@ def test_the_same_workbook_again_counts_duplicates_and_reports_its_bad_row_again
     assert (again.format, again.status, *_counts(again)) == ("xlsx", DONE, 0, 2, 0, 1)
     # The row that failed then is checked again, and fails again with its row and column.
     assert _errors(again) == [(4, "gross")]
-    assert "2 rows were already recorded; 1 rows that failed then were checked again" in again.message
+    assert "Rows already recorded: 2; rows that failed then, checked again: 1." in again.message
     assert IncomeLine.objects.count() == 2
 
 
@@ -111,7 +111,7 @@ def test_a_refund_that_failed_is_imported_when_the_file_comes_again_after_its_or
     third = run_import(statement_world, "refunds.csv", refunds)
 
     assert (again.status, _counts(again), _errors(again)) == (DONE, (1, 2, 0, 0), [])
-    assert "2 rows were already recorded; 1 rows that failed then were checked again" in again.message
+    assert "Rows already recorded: 2; rows that failed then, checked again: 1." in again.message
     refund = IncomeLine.objects.get(external_id="K-2")
     assert (refund.refund_of.external_id, refund.gross_minor, refund.statement_import) == (
         "LATE-1",
