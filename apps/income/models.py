@@ -27,6 +27,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.ids import uuid7
 from apps.creators.models import Platform
 
 CHUNK_SIZE = 5_000
@@ -187,7 +188,9 @@ class IncomeLine(models.Model):
         NO_FX_RATE = "no_fx_rate", _("No exchange rate recorded")
         ENGINE_ERROR = "engine_error", _("The split rules refused the line")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Time-ordered (apps/common/ids; fenrun_uuid7() in SQL, migration 0006): a chunk's lines
+    # go to the unique index's right edge, on insert and on recognition's non-HOT update.
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     # No single-column indexes where a composite one leads with the column (agency: the unique key
     # and income_line_agency_status; creator: income_line_creator_time; statement_import:
     # income_line_import): recognition updates every line once, and each index costs that update.

@@ -544,7 +544,7 @@ def _insert_sql(*, refunds: bool) -> str:
         metadata, statement_import_id, row_number, status, exception_reason, exception_detail,
         dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
     )
-    SELECT gen_random_uuid(), %(agency)s, account.creator_id, account.id, s.platform, s.account_id,
+    SELECT fenrun_uuid7(), %(agency)s, account.creator_id, account.id, s.platform, s.account_id,
         s.external_id, s.source, s.gross_minor, s.currency, s.occurred_at, s.order_ref,
         {"original.id" if refunds else "NULL::bigint"}, NULL,
         s.description, s.metadata, s.statement_import_id, s.row_number,
@@ -703,7 +703,7 @@ def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, 
                 metadata, statement_import_id, row_number, status, exception_reason, exception_detail,
                 dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
             )
-            SELECT gen_random_uuid(), %(agency)s, line_creator, line_account, platform, account_id,
+            SELECT fenrun_uuid7(), %(agency)s, line_creator, line_account, platform, account_id,
                 external_id || '~reissue:' || gross_minor || currency, source,
                 CASE WHEN currency = first_currency THEN gross_minor - first_gross ELSE gross_minor END,
                 currency, occurred_at, order_ref, NULL, line_id, description,
