@@ -530,7 +530,9 @@ def _resolve_idempotency(agency_id: int, prepared: Sequence[_Prepared]) -> list[
         cursor.execute(
             "SELECT e.idempotency_key, e.request_sha256, e.id FROM unnest(%s::varchar[]) AS k(key)"
             " JOIN ledger_journalentry e ON e.agency_id = %s AND e.idempotency_key = k.key",
-            [text_array(by_key), agency_id],
+            # Sorted: the probes then walk the unique index in its order, each leaf page read once
+            # (unsorted, a 20,000-key batch took 1-1.4 s at a million entries).
+            [text_array(sorted(by_key)), agency_id],
         )
         rows = cursor.fetchall()
     if not rows:
