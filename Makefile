@@ -47,8 +47,12 @@ fmt: venv ## Format and autofix with ruff
 typecheck: venv ## mypy (strict on the money apps)
 	$(PY) scripts/with_database.py -- $(PY) -m mypy apps config
 
-bench: venv ## Run the benchmarks in bench/ and print their figures
-	@for b in bench/*.py; do echo "== $$b"; $(PY) scripts/with_database.py -- $(PY) $$b || exit 1; done
+bench: venv ## Run the benchmarks at a small size (bench/README.md has the full-size commands and figures)
+	$(PY) bench/splits_engine.py
+	$(PY) scripts/with_database.py --database fenrun_bench_ledger -- $(PY) bench/ledger_post.py post --entries 100000 --batch 10000
+	$(PY) bench/generate_statement.py --lines 100000 --creators 10000 --out bench/out/statement-100k.csv
+	$(PY) scripts/with_database.py --database fenrun_bench_income -- $(PY) bench/income_pipeline.py bench/out/statement-100k.csv --creators 10000
+	$(PY) scripts/with_database.py --database fenrun_bench_income -- $(PY) bench/write_floor.py
 
 migrate: venv ## Apply migrations to the configured database
 	$(PY) scripts/with_database.py -- $(PY) manage.py migrate

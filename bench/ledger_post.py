@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,12 +58,14 @@ def _create_database() -> None:
     import psycopg
 
     url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
+    # urlsplit, not rsplit("/"): the embedded server's URL ends with ?host=/path/to/socket.
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
     if "bench" not in name:
         sys.exit(
             f"refusing to run against {name!r}: the bench truncates ledger tables; use a *bench* database"
         )
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             admin.execute(f'CREATE DATABASE "{name}"')
 

@@ -3,8 +3,11 @@
 If DATABASE_URL is set it is used as is; otherwise the embedded PostgreSQL of
 config/embedded.py is started (or reused).
 
-Usage: python scripts/with_database.py -- COMMAND ...
+Usage: python scripts/with_database.py [--database NAME] -- COMMAND ...
        python scripts/with_database.py --stop
+
+--database NAME points the command at another database of the same server (the benchmarks use
+their own *bench* databases, which they drop and create).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 # Load config/embedded.py on its own: importing the `config` package would load the Celery app,
 # which sets DJANGO_SETTINGS_MODULE, and pytest must keep choosing its own settings.
@@ -34,6 +38,10 @@ def main(argv: list[str]) -> int:
         return 2
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded.embedded_database_url()
+    if "--database" in argv[: argv.index("--") if "--" in argv else 0]:
+        name = argv[argv.index("--database") + 1]
+        parts = urlsplit(os.environ["DATABASE_URL"])
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
     os.execvp(command[0], command)  # noqa: S606
     return 0  # not reached
 
