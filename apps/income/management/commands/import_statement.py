@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.agencies.models import Agency
@@ -39,17 +39,19 @@ class Command(BaseCommand):
         owner = agency.memberships.filter(role="owner", is_active=True).select_related("user").first()
         if owner is None:
             raise CommandError("The agency has no active owner to import on behalf of.")
-        try:
-            statement_import = statement_import_create(
-                agency=agency,
-                actor=owner.user,
-                file=SimpleUploadedFile(path.name, path.read_bytes()),
-                format=options["format"],
-                is_all_or_nothing=options["all_or_nothing"],
-                enqueue=False,
-            )
-        except ApplicationError as error:
-            raise CommandError(error.message) from None
+        # Streamed from disk into storage (never read whole: statements reach hundreds of MB).
+        with path.open("rb") as handle:
+            try:
+                statement_import = statement_import_create(
+                    agency=agency,
+                    actor=owner.user,
+                    file=UploadedFile(handle, name=path.name, size=path.stat().st_size),
+                    format=options["format"],
+                    is_all_or_nothing=options["all_or_nothing"],
+                    enqueue=False,
+                )
+            except ApplicationError as error:
+                raise CommandError(error.message) from None
         done = statement_import_run(statement_import=statement_import)
         self.stdout.write(
             f"{done.status}: {done.rows_total} rows, {done.imported_count} imported, "
