@@ -29,12 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
-_ENTRY_COLUMNS = (
-    "id, public_id, agency_id, creator_id, seq, prev_hash, hash, idempotency_key, request_sha256, kind, "
-    "cause_reference, reason, author_id, memo, effective_date, posted_at, reverses_id, contract_version_id, "
-    "rule_id, rule_set_id, engine_line, engine_state, trace"
-)
-
 
 def _dump(cursor: object, sql: str) -> str:
     buffer = io.StringIO()
@@ -57,6 +51,8 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.db import connection, transaction
+
+    from apps.ledger.services import _ENTRY_COLUMNS  # the columns the bulk path COPYs, in its order
 
     if "bench" not in settings.DATABASES["default"]["NAME"]:
         raise SystemExit("run it on a bench database (its name contains 'bench')")

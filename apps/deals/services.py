@@ -235,7 +235,9 @@ def deal_update(
         deal.brand = brand.strip()
     if campaign is not None:
         deal.campaign = campaign.strip()
-    approved = deal_expense_cap(deal=deal).approved_minor
+    # What is approved now, read only when a change could move the cap (fee or due date).
+    moves_cap = fee_minor is not None or (due_on is not None and due_on != deal.due_on)
+    approved = deal_expense_cap(deal=deal).approved_minor if moves_cap else 0
     if fee_minor is not None:
         _check_amount(fee_minor, field="fee")
         deal.fee_minor = fee_minor
