@@ -161,8 +161,15 @@ class JournalEntry(models.Model):
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     # No single-column indexes on agency and creator: (agency, seq) and (creator, effective_date)
     # lead with them, and every index costs each entry of the bulk path.
+    # agency, creator and rule_set are checked once per INSERT or COPY by the statement-level
+    # trigger of migration 0009 instead of per-row foreign keys (~12 µs a line at commit); the
+    # agency and creator an entry names cannot be deleted (triggers there), nor can snapshots.
     agency = models.ForeignKey(
-        "agencies.Agency", on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
+        "agencies.Agency",
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
+        db_constraint=False,
     )
     # The creator the entry is about (splits, advances, payouts); null for agency-only movements.
     creator = models.ForeignKey(
@@ -172,6 +179,7 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="ledger_entries",
         db_index=False,
+        db_constraint=False,
     )
     seq = models.BigIntegerField(help_text="Position in the agency's chain: 1, 2, 3… without gaps.")
     prev_hash = models.CharField(max_length=64)
@@ -212,6 +220,7 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="entries",
         db_index=False,
+        db_constraint=False,
     )
     engine_line = models.JSONField(
         null=True, blank=True, help_text="The engine's input line, amounts in minor units."

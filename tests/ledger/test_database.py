@@ -123,6 +123,65 @@ def test_postings_must_name_an_existing_entry_and_account(books: Books) -> None:
     assert entry.postings.count() == 2
 
 
+def _copy_entry(
+    entry: JournalEntry, *, agency_id: int, creator_id: int | None, rule_set_id: int | None
+) -> None:
+    """INSERT a copy of `entry` (new id, seq and key) that names other references."""
+    _execute(
+        """
+        INSERT INTO ledger_journalentry (public_id, agency_id, creator_id, rule_set_id, seq, prev_hash, hash,
+            idempotency_key, request_sha256, kind, cause_reference, reason, memo, effective_date, posted_at, rule_id)
+        SELECT gen_random_uuid(), %s, %s, %s, seq + 1000, prev_hash, hash, idempotency_key || '-copy',
+            request_sha256, kind, cause_reference, reason, memo, effective_date, posted_at, rule_id
+        FROM ledger_journalentry WHERE id = %s
+        """,
+        [agency_id, creator_id, rule_set_id, entry.pk],
+    )
+
+
+@pytest.mark.django_db
+def test_entries_must_name_an_existing_agency_creator_and_rule_set(books: Books) -> None:
+    entry = advance(books, 100, key="a1")
+    agency_id, creator_id = books.world.agency_a.pk, books.world.creator_a.pk
+
+    with (
+        pytest.raises(IntegrityError, match="names agency 987654321, which does not exist"),
+        transaction.atomic(),
+    ):
+        _copy_entry(entry, agency_id=987_654_321, creator_id=creator_id, rule_set_id=None)
+    with (
+        pytest.raises(IntegrityError, match="names creator 987654321, which does not exist"),
+        transaction.atomic(),
+    ):
+        _copy_entry(entry, agency_id=agency_id, creator_id=987_654_321, rule_set_id=None)
+    with (
+        pytest.raises(IntegrityError, match="names rule set snapshot 987654321, which does not exist"),
+        transaction.atomic(),
+    ):
+        _copy_entry(entry, agency_id=agency_id, creator_id=creator_id, rule_set_id=987_654_321)
+
+    assert JournalEntry.objects.filter(agency_id=agency_id).count() == 1
+
+
+@pytest.mark.django_db
+def test_agency_and_creator_named_by_entries_cannot_go(books: Books) -> None:
+    advance(books, 100, key="a1")
+    agency_id, creator_id = books.world.agency_a.pk, books.world.creator_a.pk
+
+    with pytest.raises(DatabaseError, match="named by ledger entries"), transaction.atomic():
+        _execute("DELETE FROM creators_creator WHERE id = %s", [creator_id])
+    with pytest.raises(DatabaseError, match="named by ledger entries"), transaction.atomic():
+        _execute("UPDATE creators_creator SET id = id + 1000 WHERE id = %s", [creator_id])
+    with pytest.raises(DatabaseError, match="named by ledger entries"), transaction.atomic():
+        _execute("DELETE FROM agencies_agency WHERE id = %s", [agency_id])
+    # Agency B has no entries: the trigger does not stand in the way of other changes.
+    _execute(
+        "UPDATE agencies_agency SET name = name || ' (renamed)' WHERE id = %s", [books.world.agency_b.pk]
+    )
+
+    assert JournalEntry.objects.filter(creator_id=creator_id, agency_id=agency_id).count() == 1
+
+
 @pytest.mark.django_db
 def test_ledger_accounts_are_permanent(books: Books) -> None:
     receive(books, 100, key="s1")
