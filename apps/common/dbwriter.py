@@ -14,9 +14,12 @@ Rules that keep it correct:
   Django's database errors, when it submits again or leaves the block;
 * leaving the block always waits for the thread, also on an exception, so no write can reach
   the connection after the caller's transaction has ended.
-* a query the caller sends through Django meanwhile first waits until the thread has run all
-  the work submitted before it (an execute wrapper): a connection cannot take a statement in the
-  middle of another's COPY, and the caller then reads what it wrote.
+* a query the caller sends through Django meanwhile (savepoints included) first waits until the
+  thread has run all the work submitted before it (an execute wrapper), so the caller reads
+  what it wrote and learns of a failure before it goes on; psycopg's connection lock, held for
+  a whole statement or COPY, keeps the two threads' statements from interleaving in any case;
+* work must use the cursor it is given, never the ORM: in the thread, Django would open
+  another connection, outside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -42,10 +45,13 @@ class TransactionWriter:
         self._queue: queue.SimpleQueue[Work | threading.Event | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._cancelled = False
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="fenrun-transaction-writer", daemon=True)
         self._thread.start()
 
     def submit(self, work: Work) -> None:
+        if self._closed:
+            raise RuntimeError("this TransactionWriter is closed")
         self.raise_failure()
         self._queue.put(work)
 
@@ -54,6 +60,9 @@ class TransactionWriter:
 
     def wait(self) -> None:
         """Block until all the work submitted so far has run; raise its failure, if any."""
+        if self._closed:
+            self.raise_failure()
+            return
         done = threading.Event()
         self._queue.put(done)
         done.wait()
@@ -82,8 +91,10 @@ class TransactionWriter:
 
     def close(self, *, cancel: bool = False) -> None:
         """Wait for the submitted work (skip what has not started when `cancel`)."""
-        self._cancelled = cancel
-        self._queue.put(None)
+        self._cancelled = self._cancelled or cancel
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
         self._thread.join()
 
 
@@ -110,5 +121,11 @@ def transaction_writer() -> Iterator[TransactionWriter]:
         raise
     finally:
         sys.setswitchinterval(switch_interval)
-    writer.close()
+    try:
+        writer.close()
+    except BaseException:
+        # Interrupted while waiting (a signal, a time limit): the caller's transaction is about
+        # to roll back, and no queued write may reach the connection after that.
+        writer.close(cancel=True)
+        raise
     writer.raise_failure()

@@ -205,16 +205,8 @@ class IncomeLine(models.Model):
         related_name="income_lines",
         db_index=False,
     )
-    # Not indexed: no query looks lines up by platform account, and recognition's UPDATE writes
-    # an entry into every index of the line. The price is paid by the rare deletion of a
-    # platform account, whose PROTECT check then scans the lines table.
     platform_account = models.ForeignKey(
-        "creators.PlatformAccount",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
+        "creators.PlatformAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     platform = models.CharField(max_length=32, choices=Platform.choices)
     account_id = models.CharField(max_length=128, blank=True, default="")

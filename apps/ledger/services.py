@@ -757,8 +757,8 @@ class LedgerAppender:
     """The bulk path: appends entries to one agency's chain inside the caller's transaction,
     part by part, while a background writer (apps/common/dbwriter.py) COPYs the previous part.
 
-    At the start it locks the chain head (held to the end of the transaction), looks up the
-    idempotency keys it is told of and reserves entry ids, in three queries. Each `append`
+    At its first append it locks the chain head (held to the end of the transaction), looks up
+    the idempotency keys it is told of and reserves entry ids, in three queries. Each `append`
     validates, fingerprints, chains and formats its drafts in Python and only then hands the
     COPY to the writer; `finish` hands over the balance upsert and the head's move. The caller
     may hand the writer its own writes between parts (recognition's line updates); they run in
@@ -772,7 +772,9 @@ class LedgerAppender:
     ) -> None:
         self.agency = agency
         self.writer = writer
-        self._last_seq, self._last_hash = _lock_head(agency.pk)
+        self._keys = list(keys)
+        self._started = False
+        self._last_seq, self._last_hash = 0, GENESIS_HASH
         self._posted_at = timezone.now()
         self._accounts: dict[int, str] = {}
         self._sha_cache: dict[int, str] = {}
@@ -784,11 +786,18 @@ class LedgerAppender:
         self._capacity = capacity
         self._ids: list[int] = []
         self._moves: list[tuple[int, str, str, int]] = []
-        self._look_up(list(keys))
-        self._reserve(capacity)
 
-    def _look_up(self, keys: list[str]) -> None:
-        keys = sorted(set(keys) - self._looked_up)
+    def _start(self) -> None:
+        """At the first append (so that a batch with nothing to post locks nothing)."""
+        self._started = True
+        self._last_seq, self._last_hash = _lock_head(self.agency.pk)
+        self._posted_at = timezone.now()
+        self._look_up(self._keys)
+        self._reserve(self._capacity)
+
+    def _look_up(self, keys: Iterable[str]) -> None:
+        # Only keys that can be valid: _prepare refuses the others with a message of its own.
+        keys = sorted({key for key in keys if isinstance(key, str)} - self._looked_up)
         if not keys:
             return
         self._looked_up.update(keys)
@@ -820,6 +829,10 @@ class LedgerAppender:
         """Validate and chain `drafts`, queue their COPY; return each draft's entry id (a draft
         whose key was posted before with the same request gets the first entry's id)."""
         agency = self.agency
+        if not drafts:
+            return []
+        if not self._started:
+            self._start()
         unknown = _account_ids(drafts) - self._accounts.keys()
         if unknown and not self._accounts and self._capacity >= _LOAD_ALL_ACCOUNTS_FROM:
             # A batch this large names most of the ledger's accounts (a few per creator): read

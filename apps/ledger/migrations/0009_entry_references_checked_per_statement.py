@@ -9,7 +9,9 @@ exists.
 What the foreign keys guaranteed besides (the row is not deleted while an entry names it)
 holds by triggers: snapshots were already protected from UPDATE and DELETE, and an agency or
 a creator that a ledger entry names can no longer be deleted or change id (the app never does;
-its ORM relations are PROTECT as before). Those checks use the (agency, seq) and (creator,
+its ORM relations are PROTECT as before). Such a delete first takes a SHARE lock on the entries
+table, so it waits for the transactions adding entries and then sees their rows (the foreign
+keys' row locks did that for every entry); the look-ups use the (agency, seq) and (creator,
 effective_date) indexes. The author (manual adjustments only) keeps its foreign key.
 """
 
@@ -61,6 +63,10 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
         RETURN NEW;
     END IF;
+    -- Wait for the transactions that are adding entries (they hold ROW EXCLUSIVE) and see their
+    -- rows: without it, an entry copied but not yet committed would not stop the delete. What
+    -- the foreign keys' row locks did, paid here by the rare delete instead of by every entry.
+    LOCK TABLE ledger_journalentry IN SHARE MODE;
     IF TG_TABLE_NAME = 'agencies_agency' THEN
         PERFORM 1 FROM ledger_journalentry WHERE agency_id = OLD.id LIMIT 1;
     ELSE
