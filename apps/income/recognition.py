@@ -12,11 +12,8 @@
   original refunded at least once has left to refund; an original never refunded is recomputed
   from its own ledger entry when a refund names it); the outstanding advance is read from the ledger (the
   creator's advances receivable balance), which recoupment postings keep up to date.
-* Entries go through the ledger's bulk path (LedgerAppender, COPY) with the idempotency key
-  `income:<line id>`: a batch re-run after a crash posts nothing twice. A batch is handed over
-  in parts of RECOGNITION_PART lines: a background writer on the same transaction
-  (apps/common/dbwriter.py) writes a part's entries, postings and line updates, and runs their
-  deferred checks, while Python evaluates the next part; the batch still commits as one.
+* Entries go through the ledger's bulk path (ledger_post_many, COPY) with the idempotency key
+  `income:<line id>`: a batch re-run after a crash posts nothing twice.
 * A line whose month is closed posts on the first day of the next open month and says so.
 """
 
@@ -37,7 +34,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agencies.models import Agency
-from apps.common.dbwriter import transaction_writer
 from apps.common.exceptions import ApplicationError
 from apps.common.money import exponent
 from apps.common.pgarrays import int_array, text_array
@@ -49,7 +45,6 @@ from apps.ledger.models import Account, AccountBalance, JournalEntry
 from apps.ledger.services import (
     AccountResolver,
     EntryDraft,
-    LedgerAppender,
     PostingSpec,
     agency_local_date,
     ledger_post_many,
@@ -62,10 +57,6 @@ LineStatus = IncomeLine.Status
 Reason = IncomeLine.ExceptionReason
 Purpose = Account.Purpose
 _LOCK_NAMESPACE = 0x1C0E  # pg_advisory_xact_lock(namespace, agency id): one recogniser per agency
-# Lines per part handed to the background writer: small enough that Python and PostgreSQL take
-# turns often (the last part's writes are the only ones nothing overlaps), large enough that a
-# part's COPY and UPDATE statements stay few.
-RECOGNITION_PART = 2_500
 
 
 def _lock_agency(agency_id: int) -> None:
@@ -443,97 +434,81 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
         creator_ids = {line.creator_id for line, _version in chosen}
         advances = _advances(agency, creator_ids)
         originals = _original_entries(chosen)
+        drafts: list[EntryDraft] = []
+        posted: list[tuple[_Line, int, str, str]] = []
         counted: dict[int, int] = defaultdict(int)
-        recognised = 0
-        with transaction_writer() as writer:
-            appender = LedgerAppender(
-                agency=agency,
-                writer=writer,
-                keys=[f"income:{line.pk}" for line, _version in chosen],
-                capacity=len(chosen),
-            )
-            drafts: list[EntryDraft] = []
-            posted: list[tuple[_Line, int, str, str]] = []
-            for line, version_id in chosen:
-                rule_set = contracts.rule_set(version_id)
-                evaluator = evaluators.get(version_id)
-                if evaluator is None:
-                    evaluator = evaluators[version_id] = _evaluator_for(version_id, rule_set, states)
-                gross = line.gross_minor
-                currency = line.currency
-                if line.original_currency:
-                    # Converted in an earlier attempt that went to the queue: start from the statement.
-                    gross, currency = line.original_gross_minor or gross, line.original_currency
-                    line.is_converted = True
-                if currency != rule_set.currency:
-                    line.is_converted = True
-                    converted = _convert(line, gross, currency, rule_set.currency, rates, agency)
-                    if converted is None:
-                        exceptions[Reason.NO_FX_RATE].append(
-                            (line.pk, _("No %(base)s→%(quote)s rate is recorded on or before that day.")
-                             % {"base": currency, "quote": rule_set.currency})
-                        )  # fmt: skip
-                        continue
-                    gross = converted
-                original = line.refund_of
-                engine_line = Line(
-                    id=f"{line.platform}:{line.external_id}",
-                    source=line.source,
-                    platform=line.platform,
-                    gross=gross,
-                    occurred_at=line.occurred_at,
-                    currency=rule_set.currency,
-                    refund_of=f"{original.platform}:{original.external_id}" if original is not None else None,
-                )
-                if (
-                    original is not None
-                    and original.ledger_entry_id is not None
-                    and not evaluator.knows_original(f"{original.platform}:{original.external_id}")
-                ):
-                    _remember_original(evaluator, originals.get(original.ledger_entry_id))
-                resolver = resolvers.get(rule_set.currency)
-                if resolver is None:
-                    resolver = resolvers[rule_set.currency] = _Resolver(
-                        agency=agency, currency=rule_set.currency
-                    )
-                    resolver.preload(creator_ids)
-                advance_key = (line.creator_id, rule_set.currency)
-                evaluator.advance_outstanding = advances.get(advance_key, 0)
-                effective, note = _posting_day(agency, line.occurred_at, closed)
-                try:
-                    draft = split_entry_draft(
-                        agency=agency,
-                        creator=line.creator_id,
-                        evaluator=evaluator,
-                        line=engine_line,
-                        idempotency_key=f"income:{line.pk}",
-                        accounts=resolver,
-                        cause_reference=f"income_line:{line.public_id}",
-                        contract_version_id=version_id,
-                        effective_date=effective,
-                    )
-                except ApplicationError:
-                    # The engine refused the line and left its state as it was: ask it again for the
-                    # code and the sentence a person reads in the queue.
-                    result = evaluator.evaluate(engine_line)
-                    exceptions[Reason.ENGINE_ERROR].append((line.pk, _engine_error_text(result, rule_set)))
+        for line, version_id in chosen:
+            rule_set = contracts.rule_set(version_id)
+            evaluator = evaluators.get(version_id)
+            if evaluator is None:
+                evaluator = evaluators[version_id] = _evaluator_for(version_id, rule_set, states)
+            gross = line.gross_minor
+            currency = line.currency
+            if line.original_currency:
+                # Converted in an earlier attempt that went to the queue: start from the statement.
+                gross, currency = line.original_gross_minor or gross, line.original_currency
+                line.is_converted = True
+            if currency != rule_set.currency:
+                line.is_converted = True
+                converted = _convert(line, gross, currency, rule_set.currency, rates, agency)
+                if converted is None:
+                    exceptions[Reason.NO_FX_RATE].append(
+                        (line.pk, _("No %(base)s→%(quote)s rate is recorded on or before that day.")
+                         % {"base": currency, "quote": rule_set.currency})
+                    )  # fmt: skip
                     continue
-                advances[advance_key] = evaluator.advance_outstanding
-                if gross != line.gross_minor or currency != line.currency:
-                    line.original_gross_minor, line.original_currency = line.gross_minor, line.currency
-                    line.gross_minor, line.currency = gross, rule_set.currency
-                drafts.append(draft)
-                posted.append((line, version_id, _month(effective), note))
-                counted[version_id] += 1
-                if len(drafts) == RECOGNITION_PART:
-                    _hand_over(appender, drafts, posted)
-                    recognised += len(posted)
-                    drafts, posted = [], []
-            if drafts:
-                _hand_over(appender, drafts, posted)
-                recognised += len(posted)
-            appender.finish()
+                gross = converted
+            original = line.refund_of
+            engine_line = Line(
+                id=f"{line.platform}:{line.external_id}",
+                source=line.source,
+                platform=line.platform,
+                gross=gross,
+                occurred_at=line.occurred_at,
+                currency=rule_set.currency,
+                refund_of=f"{original.platform}:{original.external_id}" if original is not None else None,
+            )
+            if (
+                original is not None
+                and original.ledger_entry_id is not None
+                and not evaluator.knows_original(f"{original.platform}:{original.external_id}")
+            ):
+                _remember_original(evaluator, originals.get(original.ledger_entry_id))
+            resolver = resolvers.get(rule_set.currency)
+            if resolver is None:
+                resolver = resolvers[rule_set.currency] = _Resolver(agency=agency, currency=rule_set.currency)
+                resolver.preload(creator_ids)
+            advance_key = (line.creator_id, rule_set.currency)
+            evaluator.advance_outstanding = advances.get(advance_key, 0)
+            effective, note = _posting_day(agency, line.occurred_at, closed)
+            try:
+                draft = split_entry_draft(
+                    agency=agency,
+                    creator=line.creator_id,
+                    evaluator=evaluator,
+                    line=engine_line,
+                    idempotency_key=f"income:{line.pk}",
+                    accounts=resolver,
+                    cause_reference=f"income_line:{line.public_id}",
+                    contract_version_id=version_id,
+                    effective_date=effective,
+                )
+            except ApplicationError:
+                # The engine refused the line and left its state as it was: ask it again for the
+                # code and the sentence a person reads in the queue.
+                result = evaluator.evaluate(engine_line)
+                exceptions[Reason.ENGINE_ERROR].append((line.pk, _engine_error_text(result, rule_set)))
+                continue
+            advances[advance_key] = evaluator.advance_outstanding
+            if gross != line.gross_minor or currency != line.currency:
+                line.original_gross_minor, line.original_currency = line.gross_minor, line.currency
+                line.gross_minor, line.currency = gross, rule_set.currency
+            drafts.append(draft)
+            posted.append((line, version_id, _month(effective), note))
+            counted[version_id] += 1
 
+        entry_ids = ledger_post_many(agency=agency, drafts=drafts, bulk=True)
+        _mark_recognised(posted, entry_ids)
         for reason, items in exceptions.items():
             for line_id, detail in items:
                 income_line_mark(
@@ -543,7 +518,7 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
                     detail=detail,
                 )
         _save_states(evaluators, counted)
-        outcome.recognised = recognised
+        outcome.recognised = len(posted)
         outcome.exceptions = sum(len(items) for items in exceptions.values())
     return outcome
 
@@ -612,24 +587,9 @@ def _advances(agency: Agency, creator_ids: set[int]) -> dict[tuple[int, str], in
     return {(creator_id, currency): max(balance, 0) for creator_id, currency, balance in rows}
 
 
-def _hand_over(
-    appender: LedgerAppender, drafts: list[EntryDraft], posted: list[tuple[_Line, int, str, str]]
-) -> None:
-    """Queue one part's writes: its entries and postings, its lines' new status, then the
-    deferred checks of those rows, so that they too run while Python prepares the next part
-    (each check still runs once per row, only earlier than at commit)."""
-    entry_ids = appender.append(drafts)
-    for sql, params in _recognised_statements(posted, entry_ids):
-        appender.writer.execute(sql, params)
-    # Back to deferred at once: the next part's entries are COPYed before their postings.
-    appender.writer.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
-
-
-def _recognised_statements(
-    posted: list[tuple[_Line, int, str, str]], entry_ids: list[int]
-) -> list[tuple[str, list[Any]]]:
-    """The UPDATEs that mark the posted lines recognised, with their entry, version and period."""
-    statements: list[tuple[str, list[Any]]] = []
+def _mark_recognised(posted: list[tuple[_Line, int, str, str]], entry_ids: list[int]) -> None:
+    if not posted:
+        return
     now = timezone.now()
     plain = [
         (item, entry_id) for item, entry_id in zip(posted, entry_ids, strict=True) if not item[0].is_converted
@@ -637,10 +597,10 @@ def _recognised_statements(
     converted = [
         (item, entry_id) for item, entry_id in zip(posted, entry_ids, strict=True) if item[0].is_converted
     ]
-    if plain:
-        # Amount, currency and rate as they were read: five arrays instead of twelve.
-        statements.append(
-            (
+    with connection.cursor() as cursor:
+        if plain:
+            # Amount, currency and rate as they were read: five arrays instead of twelve.
+            cursor.execute(
                 """
                 UPDATE income_incomeline AS line
                 SET status = 'recognised', ledger_entry_id = data.entry_id, contract_version_id = data.version_id,
@@ -659,10 +619,8 @@ def _recognised_statements(
                     text_array(note for (*_head, note), _entry in plain),
                 ],
             )
-        )
-    if converted:
-        statements.append(
-            (
+        if converted:
+            cursor.execute(
                 """
                 UPDATE income_incomeline AS line
                 SET status = 'recognised', ledger_entry_id = data.entry_id, contract_version_id = data.version_id,
@@ -693,8 +651,6 @@ def _recognised_statements(
                     text_array(line.fx_date for (line, *_rest), _entry in converted),
                 ],
             )
-        )
-    return statements
 
 
 def _save_states(evaluators: dict[int, Evaluator], counted: dict[int, int]) -> None:

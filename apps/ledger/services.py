@@ -23,9 +23,8 @@ Design
   bulk path), so reading a balance or a monthly total never scans postings.
 * Splits keep what is needed to re-run them (apps/ledger/splitting.py): the rule set snapshot,
   the engine's input line and state, the rule id and the engine's structured trace.
-* The bulk path (`LedgerAppender`, behind `ledger_post_many`) serves recognition: one lock,
-  the chain computed in Python, COPY into entries and postings part by part on a background
-  writer of the same transaction (apps/common/dbwriter.py), one balance upsert for the batch.
+* `ledger_post_many` is the bulk path for recognition: one lock, COPY into entries and
+  postings, the chain computed in Python, one balance upsert for the whole batch.
 * Contracts land later: `contract_version_id` is a plain BigInteger column today; the contracts
   app turns it into a foreign key without rewriting the column.
 
@@ -50,7 +49,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.agencies.models import Agency
-from apps.common.dbwriter import TransactionWriter, transaction_writer
 from apps.common.exceptions import ApplicationError, NotFound
 from apps.common.ids import uuid7
 from apps.common.money import MAX_ABS_MINOR, is_known_currency, to_decimal_string
@@ -259,17 +257,14 @@ def agency_local_date(agency: Agency, moment: datetime.datetime) -> datetime.dat
 # --- Validation ----------------------------------------------------------------------------------
 
 
-def _account_ids(drafts: Sequence[EntryDraft]) -> set[Any]:
-    return {
+def _load_accounts(agency: Agency, drafts: Sequence[EntryDraft]) -> dict[int, str]:
+    """Account id -> currency of the accounts the drafts name (rows, not model instances: a
+    recognition batch names ten thousand creator accounts)."""
+    ids = {
         posting.account.pk if isinstance(posting.account, Account) else posting.account
         for draft in drafts
         for posting in draft.postings
     }
-
-
-def _load_accounts(agency: Agency, ids: set[Any]) -> dict[int, str]:
-    """Account id -> currency of the accounts `ids` names (rows, not model instances: a
-    recognition batch names ten thousand creator accounts)."""
     valid_ids = [
         account_id for account_id in ids if isinstance(account_id, int) and not isinstance(account_id, bool)
     ]
@@ -441,14 +436,7 @@ def _lock_head(agency_id: int) -> tuple[int, str]:
 
 
 def _apply_balances(moves: Iterable[tuple[int, str, str, int]]) -> None:
-    """Upsert account and account-month balances for (account id, currency, period, amount) moves."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_balances_statement(moves))
-
-
-def _balances_statement(moves: Iterable[tuple[int, str, str, int]]) -> tuple[str, list[Any]]:
-    """The upsert of account and account-month balances for (account id, currency, period, amount)
-    moves, as (sql, params).
+    """Upsert account and account-month balances for (account id, currency, period, amount) moves.
 
     One statement (two data-modifying CTE parts) whatever the number of postings; rows are
     inserted in account-id order so that concurrent writers lock them in the same order.
@@ -471,8 +459,9 @@ def _balances_statement(moves: Iterable[tuple[int, str, str, int]]) -> tuple[str
             month[2] -= amount
     accounts = sorted(per_account)
     periods = sorted(per_period)
-    return (
-        """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
             WITH account_totals AS (
                 INSERT INTO ledger_accountbalance AS b (account_id, currency, balance_minor, posting_count)
                 SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::bigint[]) ORDER BY 1
@@ -492,18 +481,18 @@ def _balances_statement(moves: Iterable[tuple[int, str, str, int]]) -> tuple[str
                     credit_minor = p.credit_minor + EXCLUDED.credit_minor,
                     net_minor = p.net_minor + EXCLUDED.net_minor
             """,
-        [
-            int_array(accounts),
-            text_array(per_account[a][0] for a in accounts),
-            int_array(per_account[a][1] for a in accounts),
-            int_array(per_account[a][2] for a in accounts),
-            int_array(a for a, _ in periods),
-            text_array(p for _, p in periods),
-            text_array(per_period[k][0] for k in periods),
-            int_array(per_period[k][1] for k in periods),
-            int_array(per_period[k][2] for k in periods),
-        ],
-    )
+            [
+                int_array(accounts),
+                text_array(per_account[a][0] for a in accounts),
+                int_array(per_account[a][1] for a in accounts),
+                int_array(per_account[a][2] for a in accounts),
+                int_array(a for a, _ in periods),
+                text_array(p for _, p in periods),
+                text_array(per_period[k][0] for k in periods),
+                int_array(per_period[k][1] for k in periods),
+                int_array(per_period[k][2] for k in periods),
+            ],
+        )
 
 
 def _snapshot_ids(prepared: Sequence[_Prepared]) -> dict[str, int]:
@@ -587,33 +576,27 @@ def _check_reversals(new: Sequence[_Prepared]) -> None:
         )
 
 
-def _link(
-    new: Sequence[_Prepared], last_seq: int, last_hash: str, posted_at: datetime.datetime
-) -> tuple[int, str]:
-    """Give the new entries their places after (last_seq, last_hash); return the new head."""
-    for item in new:
-        last_seq += 1
-        item.extra["seq"] = last_seq
-        item.extra["prev_hash"] = last_hash
-        last_hash = chain_hash(
-            prev_hash=last_hash, content_json=item.content_json, posted_at=posted_at, seq=last_seq
-        )
-        item.extra["hash"] = last_hash
-    return last_seq, last_hash
-
-
-def _append(agency: Agency, prepared: Sequence[_Prepared]) -> list[int]:
-    """Lock the chain head, then append the new entries after it one by one through the ORM;
-    return every draft's entry id (the bulk path is LedgerAppender)."""
+def _append(agency: Agency, prepared: Sequence[_Prepared], *, bulk: bool) -> list[int]:
+    """Lock the chain head, then append the new entries after it; return every draft's entry id."""
     snapshot_ids = _snapshot_ids(prepared)
     last_seq, last_hash = _lock_head(agency.pk)
     new = _resolve_idempotency(agency.pk, prepared)
     _check_reversals(new)
     if new:
         posted_at = timezone.now()
-        last_seq, last_hash = _link(new, last_seq, last_hash, posted_at)
+        for item in new:
+            last_seq += 1
+            item.extra["seq"] = last_seq
+            item.extra["prev_hash"] = last_hash
+            last_hash = chain_hash(
+                prev_hash=last_hash, content_json=item.content_json, posted_at=posted_at, seq=last_seq
+            )
+            item.extra["hash"] = last_hash
         try:
-            _insert_orm(agency, new, posted_at, snapshot_ids)
+            if bulk:
+                _insert_copy(agency, new, posted_at, snapshot_ids)
+            else:
+                _insert_orm(agency, new, posted_at, snapshot_ids)
         except IntegrityError as error:
             if "idempotency_key" in str(error):
                 # Only a writer that bypassed the chain head's lock (raw SQL) can get here.
@@ -704,201 +687,53 @@ def _copy_number(value: int | None) -> str:
     return "\\N" if value is None else str(value)
 
 
-def _copy_rows(
-    agency_id: int, new: Sequence[_Prepared], posted_at: datetime.datetime, snapshot_ids: dict[str, int]
-) -> tuple[str, str]:
-    """The COPY text of the entries (whose ids are assigned) and of their postings."""
-    posted = posted_at.isoformat()
-    entries: list[str] = []
-    postings: list[str] = []
-    text = _copy_text
-    number_or_null = _copy_number
-    for item in new:
-        entry_id = item.result_id
-        draft = item.draft
-        split = draft.split
-        extra = item.extra
-        texts = extra.get("json")
-        # Canonical JSON never holds a raw tab or line break (json escapes them): only
-        # backslashes need doubling for COPY's text format.
-        line_json, state_json, trace_json = (
-            (part.replace("\\", "\\\\") for part in texts) if texts is not None else ("\\N", "\\N", "\\N")
+def _insert_copy(
+    agency: Agency, new: Sequence[_Prepared], posted_at: datetime.datetime, snapshot_ids: dict[str, int]
+) -> None:
+    """COPY the batch into entries and postings (ids reserved first, so postings can name them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) FROM generate_series(1, %s)",
+            [len(new)],
         )
-        snapshot_id = snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None
-        entries.append(
-            f"{entry_id}\t{uuid7()}\t{agency_id}\t{number_or_null(draft.creator_id)}\t{extra['seq']}\t"
-            f"{extra['prev_hash']}\t{extra['hash']}\t{text(draft.idempotency_key)}\t{item.request_sha256}\t"
-            f"{text(draft.kind)}\t{text(draft.cause_reference)}\t{text(draft.reason)}\t"
-            f"{number_or_null(draft.author_id)}\t{text(draft.memo)}\t{draft.effective_date.isoformat()}\t"
-            f"{posted}\t{number_or_null(draft.reverses_id)}\t"
-            f"{number_or_null(split.contract_version_id if split else None)}\t"
-            f"{text(split.rule_id if split else '')}\t{number_or_null(snapshot_id)}\t"
-            f"{line_json}\t{state_json}\t{trace_json}\n"
-        )
-        for number, (account_id, amount, currency) in enumerate(item.postings):
-            postings.append(f"{entry_id}\t{account_id}\t{number}\t{amount}\t{currency}\n")
-    return "".join(entries), "".join(postings)
-
-
-def _copy_into_ledger(cursor: Any, entries: str, postings: str) -> None:
-    """COPY entries, then their postings (the postings' statement trigger wants the entries)."""
-    with cursor.copy(f"COPY ledger_journalentry ({_ENTRY_COLUMNS}) FROM STDIN") as copy:
-        copy.write(entries)
-    with cursor.copy(
-        "COPY ledger_posting (entry_id, account_id, line_no, amount_minor, currency) FROM STDIN"
-    ) as copy:
-        copy.write(postings)
-
-
-_LOAD_ALL_ACCOUNTS_FROM = 1_000  # entries announced to a LedgerAppender
-
-
-class LedgerAppender:
-    """The bulk path: appends entries to one agency's chain inside the caller's transaction,
-    part by part, while a background writer (apps/common/dbwriter.py) COPYs the previous part.
-
-    At its first append it locks the chain head (held to the end of the transaction), looks up
-    the idempotency keys it is told of and reserves entry ids, in three queries. Each `append`
-    validates, fingerprints, chains and formats its drafts in Python and only then hands the
-    COPY to the writer; `finish` hands over the balance upsert and the head's move. The caller
-    may hand the writer its own writes between parts (recognition's line updates); they run in
-    order after the part's COPY. Errors are those of ledger_post_many: a bad draft raises
-    ApplicationError before anything of its part is written, and the caller's transaction
-    then rolls back the parts written before.
-    """
-
-    def __init__(
-        self, *, agency: Agency, writer: TransactionWriter, keys: Iterable[str] = (), capacity: int = 0
-    ) -> None:
-        self.agency = agency
-        self.writer = writer
-        self._keys = list(keys)
-        self._started = False
-        self._last_seq, self._last_hash = 0, GENESIS_HASH
-        self._posted_at = timezone.now()
-        self._accounts: dict[int, str] = {}
-        self._sha_cache: dict[int, str] = {}
-        self._snapshot_ids: dict[str, int] = {}
-        self._existing: dict[str, tuple[str, int]] = {}  # key -> (request sha, entry id) already posted
-        self._looked_up: set[str] = set()
-        self._seen: dict[str, _Prepared] = {}  # keys of this appender's drafts
-        self._reversed: set[int] = set()
-        self._capacity = capacity
-        self._ids: list[int] = []
-        self._moves: list[tuple[int, str, str, int]] = []
-
-    def _start(self) -> None:
-        """At the first append (so that a batch with nothing to post locks nothing)."""
-        self._started = True
-        self._last_seq, self._last_hash = _lock_head(self.agency.pk)
-        self._posted_at = timezone.now()
-        self._look_up(self._keys)
-        self._reserve(self._capacity)
-
-    def _look_up(self, keys: Iterable[str]) -> None:
-        # Only keys that can be valid: _prepare refuses the others with a message of its own.
-        keys = sorted({key for key in keys if isinstance(key, str)} - self._looked_up)
-        if not keys:
-            return
-        self._looked_up.update(keys)
-        # One array parameter joined with unnest, not IN (<20,000 parameters>): psycopg re-parses
-        # the text of such a query, and PostgreSQL plans it worse. Sorted: the probes then walk
-        # the unique index in its order, each leaf page read once (unsorted, a 20,000-key
-        # batch took 1-1.4 s at a million entries).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT e.idempotency_key, e.request_sha256, e.id FROM unnest(%s::varchar[]) AS k(key)"
-                " JOIN ledger_journalentry e ON e.agency_id = %s AND e.idempotency_key = k.key",
-                [text_array(keys), self.agency.pk],
+        ids = [row[0] for row in cursor.fetchall()]
+        posted = posted_at.isoformat()
+        agency_id = agency.pk
+        entries: list[str] = []
+        postings: list[str] = []
+        text = _copy_text
+        number_or_null = _copy_number
+        for entry_id, item in zip(ids, new, strict=True):
+            item.result_id = entry_id
+            draft = item.draft
+            split = draft.split
+            extra = item.extra
+            texts = extra.get("json")
+            # Canonical JSON never holds a raw tab or line break (json escapes them): only
+            # backslashes need doubling for COPY's text format.
+            line_json, state_json, trace_json = (
+                (part.replace("\\", "\\\\") for part in texts) if texts is not None else ("\\N", "\\N", "\\N")
             )
-            for key, sha, entry_id in cursor.fetchall():
-                self._existing[key] = (sha, entry_id)
-
-    def _reserve(self, count: int) -> None:
-        if count <= 0:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) FROM generate_series(1, %s)",
-                [count],
+            snapshot_id = snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None
+            entries.append(
+                f"{entry_id}\t{uuid7()}\t{agency_id}\t{number_or_null(draft.creator_id)}\t{extra['seq']}\t"
+                f"{extra['prev_hash']}\t{extra['hash']}\t{text(draft.idempotency_key)}\t{item.request_sha256}\t"
+                f"{text(draft.kind)}\t{text(draft.cause_reference)}\t{text(draft.reason)}\t"
+                f"{number_or_null(draft.author_id)}\t{text(draft.memo)}\t{draft.effective_date.isoformat()}\t"
+                f"{posted}\t{number_or_null(draft.reverses_id)}\t"
+                f"{number_or_null(split.contract_version_id if split else None)}\t"
+                f"{text(split.rule_id if split else '')}\t{number_or_null(snapshot_id)}\t"
+                f"{line_json}\t{state_json}\t{trace_json}\n"
             )
-            # Popped from the end: reversed so that entries get ascending ids in chain order.
-            self._ids = [row[0] for row in reversed(cursor.fetchall())] + self._ids
-
-    def append(self, drafts: Sequence[EntryDraft]) -> list[int]:
-        """Validate and chain `drafts`, queue their COPY; return each draft's entry id (a draft
-        whose key was posted before with the same request gets the first entry's id)."""
-        agency = self.agency
-        if not drafts:
-            return []
-        if not self._started:
-            self._start()
-        unknown = _account_ids(drafts) - self._accounts.keys()
-        if unknown and not self._accounts and self._capacity >= _LOAD_ALL_ACCOUNTS_FROM:
-            # A batch this large names most of the ledger's accounts (a few per creator): read
-            # them all at once, or every later part that names new ones waits for the writer
-            # to drain before it can look them up.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT id, currency FROM ledger_account WHERE agency_id = %s", [agency.pk])
-                self._accounts.update(cursor.fetchall())
-            unknown -= self._accounts.keys()
-        if unknown:
-            self._accounts.update(_load_accounts(agency, unknown))
-        prepared = [_prepare(agency, draft, self._accounts, self._sha_cache) for draft in drafts]
-        self._look_up([item.draft.idempotency_key for item in prepared])
-        new: list[_Prepared] = []
-        for item in prepared:
-            key = item.draft.idempotency_key
-            earlier = self._seen.get(key)
-            if earlier is not None:
-                if earlier.request_sha256 != item.request_sha256:
-                    raise _conflict(key)
-                item.result_id = earlier.result_id
-                continue
-            self._seen[key] = item
-            stored = self._existing.get(key)
-            if stored is not None:
-                if stored[0] != item.request_sha256:
-                    raise _conflict(key)
-                item.result_id = stored[1]
-                continue
-            if not self._ids:
-                self._reserve(max(len(prepared), 100))
-            item.result_id = self._ids.pop()
-            new.append(item)
-        if not new:
-            return [item.result_id for item in prepared]  # type: ignore[misc]
-        targets = [item.draft.reverses_id for item in new if item.draft.reverses_id is not None]
-        if targets:
-            if self._reversed.intersection(targets):
-                raise ApplicationError("One batch reverses the same entry twice.", code="already_reversed")
-            _check_reversals(new)
-            self._reversed.update(targets)
-        unseen = [
-            item for item in new if item.rule_set_sha256 and item.rule_set_sha256 not in self._snapshot_ids
-        ]
-        if unseen:
-            self._snapshot_ids.update(_snapshot_ids(unseen))
-        self._last_seq, self._last_hash = _link(new, self._last_seq, self._last_hash, self._posted_at)
-        entries, postings = _copy_rows(agency.pk, new, self._posted_at, self._snapshot_ids)
-        self.writer.submit(lambda cursor: _copy_into_ledger(cursor, entries, postings))
-        self._moves.extend(
-            (account_id, currency, period_of(item.draft.effective_date), amount)
-            for item in new
-            for account_id, amount, currency in item.postings
-        )
-        return [item.result_id for item in prepared]  # type: ignore[misc]
-
-    def finish(self) -> None:
-        """Queue the balance upsert and the chain head's move (nothing if nothing was new)."""
-        if not self._moves:
-            return
-        self.writer.execute(*_balances_statement(self._moves))
-        self.writer.execute(
-            "UPDATE ledger_ledgerhead SET last_seq = %s, last_hash = %s, updated_at = now() WHERE agency_id = %s",
-            [self._last_seq, self._last_hash, self.agency.pk],
-        )
-        self._moves = []
+            for number, (account_id, amount, currency) in enumerate(item.postings):
+                postings.append(f"{entry_id}\t{account_id}\t{number}\t{amount}\t{currency}\n")
+        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        with raw.copy(f"COPY ledger_journalentry ({_ENTRY_COLUMNS}) FROM STDIN") as copy:
+            copy.write("".join(entries))
+        with raw.copy(
+            "COPY ledger_posting (entry_id, account_id, line_no, amount_minor, currency) FROM STDIN"
+        ) as copy:
+            copy.write("".join(postings))
 
 
 # --- Public services ---------------------------------------------------------------------------
@@ -945,31 +780,10 @@ def ledger_post_many(*, agency: Agency, drafts: Sequence[EntryDraft], bulk: bool
     """
     if not drafts:
         return []
-    if not bulk:
-        accounts = _load_accounts(agency, _account_ids(drafts))
-        sha_cache: dict[int, str] = {}
-        prepared = [_prepare(agency, draft, accounts, sha_cache) for draft in drafts]
-        return _in_money_transaction(lambda: _append(agency, prepared))
-
-    def append_all() -> list[int]:
-        with transaction_writer() as writer:
-            appender = LedgerAppender(
-                agency=agency,
-                writer=writer,
-                keys=[draft.idempotency_key for draft in drafts],
-                capacity=len(drafts),
-            )
-            ids = appender.append(drafts)
-            appender.finish()
-        return ids
-
-    try:
-        return _in_money_transaction(append_all)
-    except IntegrityError as error:
-        if "idempotency_key" in str(error):
-            # Only a writer that bypassed the chain head's lock (raw SQL) can get here.
-            raise _conflict(drafts[0].idempotency_key) from None
-        raise
+    accounts = _load_accounts(agency, drafts)
+    sha_cache: dict[int, str] = {}
+    prepared = [_prepare(agency, draft, accounts, sha_cache) for draft in drafts]
+    return _in_money_transaction(lambda: _append(agency, prepared, bulk=bulk))
 
 
 def ledger_reverse(
@@ -1093,7 +907,6 @@ __all__ = [
     "AccountBalance",
     "AccountResolver",
     "EntryDraft",
-    "LedgerAppender",
     "PostingSpec",
     "SplitRecord",
     "ledger_account_get_or_create",

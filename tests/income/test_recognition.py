@@ -11,7 +11,6 @@ from apps.income.models import FxRate, IncomeLine
 from apps.income.recognition import convert_minor, income_line_split, period_close
 from apps.ledger.models import Account, AccountBalance, JournalEntry
 from apps.ledger.selectors import creator_balances
-from apps.ledger.verification import ledger_verify_agency
 from tests.income.conftest import SIMPLE_RULES, run_import, sign_contract
 
 pytestmark = pytest.mark.django_db
@@ -48,33 +47,6 @@ def test_matched_lines_are_split_posted_and_refunds_reverse_in_proportion(statem
     split = income_line_split(line=first)
     assert split["result"]["payable"] == {"creator": "600.00", "agency": "400.00"}
     assert any("60" in sentence for sentence in split["steps"])
-
-
-def test_a_batch_handed_over_in_parts_posts_each_line_once_on_an_intact_chain(
-    statement_world, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Parts of two lines: PostgreSQL writes part k while Python evaluates part k+1, and a refund
-    in a later part reverses its original from an earlier one."""
-    monkeypatch.setattr("apps.income.recognition.RECOGNITION_PART", 2)
-    world = statement_world
-    sign_contract(world, world.creator_a, ["douyin"])
-    rows = [
-        f"G-{n},2026-11-0{n}T10:00:00+08:00,douyin,dy_88231,live_gifts,{n}00.00,CNY,,,\n" for n in range(1, 8)
-    ]
-    rows.append("R-1,2026-11-09T10:00:00+08:00,douyin,dy_88231,live_gifts,-100.00,CNY,,G-1,refund\n")
-    data = (HEADER + "".join(rows)).encode()
-
-    run_import(world, "parts.csv", data)
-
-    lines = IncomeLine.objects.filter(agency=world.agency_a)
-    assert set(lines.values_list("status", flat=True)) == {"recognised"}
-    entries = JournalEntry.objects.filter(agency=world.agency_a)
-    assert entries.count() == 8 == len({line.ledger_entry_id for line in lines})
-    assert list(entries.order_by("seq").values_list("seq", flat=True)) == list(range(1, 9))
-    # 60 % of 100 + 200 + … + 700 = 2,800.00, less 60 % of the 100.00 refund.
-    assert _payable(world.creator_a) == 1680_00 - 60_00
-    report = ledger_verify_agency(world.agency_a)
-    assert report.problems == [] and report.splits_recomputed == 8
 
 
 def test_recognising_again_posts_nothing_twice(statement_world) -> None:

@@ -6,20 +6,16 @@ import datetime
 from typing import Any
 
 import pytest
-from django.db import transaction
 
-from apps.common.dbwriter import transaction_writer
 from apps.common.exceptions import ApplicationError
 from apps.ledger.models import AccountBalance, AccountPeriodBalance, JournalEntry, LedgerHead, Posting
 from apps.ledger.services import (
     EntryDraft,
-    LedgerAppender,
     PostingSpec,
     ledger_post,
     ledger_post_many,
     ledger_reverse,
 )
-from apps.ledger.verification import ledger_verify_agency
 from tests.ledger.conftest import DAY, Books, Kind, advance, receive
 
 pytestmark = pytest.mark.django_db
@@ -215,29 +211,6 @@ def _income(books: Books, key: str, amount: int) -> EntryDraft:
         cause_reference=f"statement:{key}",
         postings=[PostingSpec(books.bank.pk, amount), PostingSpec(books.clearing.pk, -amount)],
     )
-
-
-def test_appender_parts_keep_idempotency_the_chain_and_balances(books: Books) -> None:
-    earlier = receive(books, 100, key="before")
-    agency = books.world.agency_a
-
-    with transaction.atomic(), transaction_writer() as writer:
-        appender = LedgerAppender(agency=agency, writer=writer, keys=["before", "p1", "p2"], capacity=3)
-        first = appender.append([_income(books, "p1", 200), _income(books, "before", 100)])
-        # A later part: a key of an earlier part and a key posted before, both with the same content.
-        second = appender.append([_income(books, "p2", 300), _income(books, "p1", 200)])
-        with pytest.raises(ApplicationError, match="already used for a different entry"):
-            appender.append([_income(books, "p2", 301)])
-        appender.finish()
-
-    assert first[1] == earlier.pk and second[1] == first[0]
-    entries = list(JournalEntry.objects.filter(agency=agency).order_by("seq"))
-    assert [entry.idempotency_key for entry in entries] == ["before", "p1", "p2"]
-    assert [entry.pk for entry in entries] == sorted(entry.pk for entry in entries)
-    assert entries[2].prev_hash == entries[1].hash and entries[1].prev_hash == entries[0].hash
-    assert LedgerHead.objects.get(agency=agency).last_seq == 3
-    assert AccountBalance.objects.get(account=books.bank).balance_minor == 600
-    assert ledger_verify_agency(agency).problems == []
 
 
 def test_bulk_post_refuses_a_key_that_is_not_text_with_the_usual_error(books: Books) -> None:
