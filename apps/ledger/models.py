@@ -162,8 +162,9 @@ class JournalEntry(models.Model):
     # No single-column indexes on agency and creator: (agency, seq) and (creator, effective_date)
     # lead with them, and every index costs each entry of the bulk path.
     # agency, creator and rule_set are checked once per INSERT or COPY by the statement-level
-    # trigger of migration 0009 instead of per-row foreign keys (~12 µs a line at commit); the
-    # agency and creator an entry names cannot be deleted (triggers there), nor can snapshots.
+    # trigger of migration 0009 instead of per-row foreign keys (those cost ~12 µs a line at
+    # commit); the agency and creator an entry names cannot be deleted (triggers there), nor can
+    # snapshots.
     agency = models.ForeignKey(
         "agencies.Agency",
         on_delete=models.PROTECT,
