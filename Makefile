@@ -36,9 +36,10 @@ run: venv ## Serve the app at http://127.0.0.1:8000 with a Celery worker and bea
 test: venv ## Run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) scripts/with_database.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv ## ruff check + format check
+lint: venv ## ruff check + format check + import contracts (lint-imports)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 fmt: venv ## Format and autofix with ruff
 	$(PY) -m ruff format .
