@@ -29,6 +29,16 @@ def required(name: str, hint: str) -> str:
     return value
 
 
+def whole_number(name: str, *, default: int) -> int:
+    """A count of 0 or more (ASCII digits only), or the default when unset."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise ConfigurationError(f"{name} must be a whole number of 0 or more, not {raw!r}.")
+    return int(raw)
+
+
 def database_config(*, allow_embedded: bool) -> dict[str, Any]:
     """DATABASE_URL, or (development and tests only) the embedded PostgreSQL."""
     url = env.str("DATABASE_URL", default="")

@@ -3,14 +3,48 @@ re-authentications."""
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Any
+
+from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest
 
 
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: behind a proxy, Django's SECURE_PROXY_SSL_HEADER setup and the proxy's
-    # own limits apply; a client-sent X-Forwarded-For would let anyone pick their bucket.
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
+def _clean_ip(value: str | None) -> str | None:
+    """`value` as a canonical IP address (a port or IPv6 brackets dropped), or None."""
+    value = (value or "").strip()
+    if value.startswith("[") and "]" in value:  # [2001:db8::1]:443
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # 203.0.113.7:443
+        value = value.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def client_ip(request: Any) -> str:
+    """The client's address: the one place that decides it (login limits, API throttles, public
+    forms, the address recorded with a signature).
+
+    Without a trusted-proxy setting it is REMOTE_ADDR, and a client-sent X-Forwarded-For is ignored
+    (it would let anyone pick their bucket). Behind the proxy (README, Security) it is the header
+    the proxy sets (ALLAUTH_TRUSTED_CLIENT_IP_HEADER), or the address the outermost of the
+    ALLAUTH_TRUSTED_PROXY_COUNT proxies appended to X-Forwarded-For; entries before it were
+    written by the client and are never read. A request that did not pass every proxy (fewer
+    entries, no header: a healthcheck, a misconfigured hop) counts as REMOTE_ADDR, never a 500.
+    """
+    meta = request.META
+    forwarded: str | None = None
+    header = getattr(settings, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER", None)
+    proxy_count = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+    if header:
+        forwarded = request.headers.get(header)
+    elif proxy_count > 0:
+        hops = [hop for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxy_count:
+            forwarded = hops[-proxy_count]
+    return _clean_ip(forwarded) or _clean_ip(meta.get("REMOTE_ADDR")) or "unknown"
 
 
 def hit(key: str, *, window_seconds: int, cache_alias: str = "throttle") -> int:

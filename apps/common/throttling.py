@@ -6,13 +6,25 @@ that throttling never turns into extra database queries on every API request.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache import caches
 from rest_framework import throttling
+
+from apps.common.ratelimit import client_ip
 
 
 class UserRateThrottle(throttling.UserRateThrottle):
     cache = caches["throttle"]
 
+    def get_ident(self, request: Any) -> str:
+        # DRF's own lookup trusts a client-sent X-Forwarded-For unless NUM_PROXIES is set:
+        # one rule for the client's address everywhere instead.
+        return client_ip(request)
+
 
 class AnonRateThrottle(throttling.AnonRateThrottle):
     cache = caches["throttle"]
+
+    def get_ident(self, request: Any) -> str:
+        return client_ip(request)

@@ -28,6 +28,7 @@ from apps.agencies.models import Agency, Membership
 from apps.agencies.services import representation_close, representation_open
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.money import is_known_currency
+from apps.common.ratelimit import client_ip
 from apps.common.tenancy import require_agency_role, scope_for
 from apps.contracts.models import (
     TERM_FIELDS,
@@ -825,15 +826,11 @@ def contract_pdf_ensure(*, version: ContractVersion) -> ContractVersion:
 
 
 def audit_meta_from_request(request: Any, *, reauthenticated_by: str) -> AuditMeta:
-    """IP (through allauth's proxy-aware lookup) and user agent of the request that signs."""
-    from allauth.account.adapter import get_adapter
-
-    try:
-        ip_address = get_adapter().get_client_ip(request)
-    except Exception:  # allauth raises when it cannot trust the proxy headers: record no IP, still sign
-        ip_address = None
+    """IP (the client behind the trusted proxy, apps.common.ratelimit.client_ip) and user agent of
+    the request that signs."""
+    ip_address = client_ip(request)
     return AuditMeta(
-        ip_address=ip_address or None,
+        ip_address=ip_address if ip_address != "unknown" else None,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         reauthenticated_by=reauthenticated_by,
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env
+from config.env import env, whole_number
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -194,6 +194,14 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "reauthenticate": "10/m/user",
 }
+# The client's address behind the TLS proxy (README, Security): the number of proxies in front
+# that append to X-Forwarded-For, or the header one of them sets to the client's address. Unset,
+# REMOTE_ADDR is the client. apps.common.ratelimit.client_ip reads these two for everything that
+# needs the address: allauth's login limits (through the account adapter), the API throttles,
+# the public forms' budgets and the address recorded with a signature.
+ALLAUTH_TRUSTED_PROXY_COUNT = whole_number("FENRUN_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER: str | None = env.str("FENRUN_TRUSTED_CLIENT_IP_HEADER", default="") or None
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Fenrun"
 

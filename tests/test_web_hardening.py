@@ -1,0 +1,137 @@
+"""Web hardening found by an outside review (issue 11): the client address behind the TLS proxy,
+private media, Content-Security-Policy, audit history, 403 for what a creator can see, pagination."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+
+from apps.contracts.models import ContractSignature
+from tests.conftest import World, api_as
+from tests.contracts.conftest import draft, send
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+PROXY = "10.0.0.2"  # the TLS proxy: every request reaches the app from this address
+
+
+# --- 1. the client address behind the trusted proxy -------------------------------------------------
+
+
+def test_the_trusted_proxy_count_comes_from_the_environment() -> None:
+    def setting(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "--verbosity=0",
+                "-c",
+                "from django.conf import settings; "
+                "print(settings.ALLAUTH_TRUSTED_PROXY_COUNT, settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER)",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert setting().stdout.split() == ["0", "None"]
+    assert setting(FENRUN_TRUSTED_PROXY_COUNT="1").stdout.split() == ["1", "None"]
+    assert setting(FENRUN_TRUSTED_CLIENT_IP_HEADER="X-Real-IP").stdout.split() == ["0", "X-Real-IP"]
+    refused = setting(FENRUN_TRUSTED_PROXY_COUNT="one")
+    assert refused.returncode != 0
+    assert "FENRUN_TRUSTED_PROXY_COUNT must be a whole number" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+@override_settings(ALLAUTH_TRUSTED_PROXY_COUNT=1)
+def test_ten_bad_logins_behind_the_proxy_lock_out_only_their_sender(world: World) -> None:
+    attacker = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.66")
+    for i in range(12):  # ten failures per minute per address, spread over accounts (5 per account)
+        attacker.post("/accounts/login/", {"login": f"nobody{i % 3}@example.test", "password": "wrong"})
+    limited = "Too many failed login attempts"
+    assert (
+        limited
+        in attacker.post(
+            "/accounts/login/", {"login": "nobody9@example.test", "password": "wrong"}
+        ).content.decode()
+    )
+    # A colleague behind the same proxy signs in.
+    colleague = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    response = colleague.post("/accounts/login/", {"login": world.viewer_a.email, "password": PASSWORD})
+    assert limited not in response.content.decode()
+    assert response.status_code == 302
+
+
+@override_settings(ALLAUTH_TRUSTED_PROXY_COUNT=1)
+def test_the_public_pdf_check_budget_is_per_client_behind_the_proxy(db: Any) -> None:
+    first = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.21")
+    assert [first.post("/contracts/check-pdf/", {}).status_code for _ in range(21)][-1] == 429
+    second = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.22")
+    assert second.post("/contracts/check-pdf/", {}).status_code == 200
+
+
+@override_settings(ALLAUTH_TRUSTED_PROXY_COUNT=1)
+def test_a_forwarded_address_not_added_by_the_trusted_proxy_is_ignored(db: Any) -> None:
+    # The client sent its own X-Forwarded-For; the proxy appended the real address after it.
+    spoofer = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.31, 198.51.100.32")
+    assert [spoofer.post("/contracts/check-pdf/", {}).status_code for _ in range(21)][-1] == 429
+    changed = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.99, 198.51.100.32")
+    assert changed.post("/contracts/check-pdf/", {}).status_code == 429
+
+
+@override_settings(ALLAUTH_TRUSTED_PROXY_COUNT=2)
+def test_a_request_that_skipped_a_proxy_is_counted_by_its_own_address_not_a_500(db: Any) -> None:
+    client = Client(REMOTE_ADDR="192.0.2.5", HTTP_X_FORWARDED_FOR="198.51.100.41")
+    client.raise_request_exception = False
+    assert (
+        client.post("/accounts/login/", {"login": "x@example.test", "password": "wrong"}).status_code == 200
+    )
+
+
+@override_settings(ALLAUTH_TRUSTED_CLIENT_IP_HEADER="X-Real-IP")
+def test_the_signature_records_the_address_the_proxy_names(world: World) -> None:
+    version = send(world, draft(world))
+    client = api_as(world.creator_a.user)
+    response = client.post(
+        f"/api/v1/contracts/versions/{version.public_id}/sign/",
+        {"document_sha256": version.document_sha256, "password": PASSWORD},
+        format="json",
+        REMOTE_ADDR=PROXY,
+        HTTP_X_REAL_IP="203.0.113.44",
+    )
+    assert response.status_code == 201, response.content
+    assert ContractSignature.objects.get(version=version).ip_address == "203.0.113.44"
+
+
+@override_settings(ALLAUTH_TRUSTED_PROXY_COUNT=1)
+def test_api_throttles_count_anonymous_clients_behind_the_proxy_apart(db: Any) -> None:
+    from rest_framework.test import APIRequestFactory
+
+    from apps.common.throttling import AnonRateThrottle
+
+    factory = APIRequestFactory()
+    one = factory.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.51")
+    two = factory.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.52")
+    throttle = AnonRateThrottle()
+    assert throttle.get_ident(one) == "198.51.100.51"
+    assert throttle.get_ident(two) == "198.51.100.52"
+
+
+def test_api_throttles_ignore_a_forwarded_address_without_a_trusted_proxy(db: Any) -> None:
+    from rest_framework.test import APIRequestFactory
+
+    from apps.common.throttling import AnonRateThrottle
+
+    # Without a proxy setting, a client-sent X-Forwarded-For must not pick the throttle bucket.
+    request = APIRequestFactory().get("/", REMOTE_ADDR="192.0.2.9", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert AnonRateThrottle().get_ident(request) == "192.0.2.9"
