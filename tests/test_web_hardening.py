@@ -135,3 +135,31 @@ def test_api_throttles_ignore_a_forwarded_address_without_a_trusted_proxy(db: An
     # Without a proxy setting, a client-sent X-Forwarded-For must not pick the throttle bucket.
     request = APIRequestFactory().get("/", REMOTE_ADDR="192.0.2.9", HTTP_X_FORWARDED_FOR="198.51.100.1")
     assert AnonRateThrottle().get_ident(request) == "192.0.2.9"
+
+
+# --- 5. a creator changing a contract they can see: 403 with a message, as for deals ---------------
+
+
+def test_a_creator_changing_their_own_contract_is_told_403(world: World) -> None:
+    version = send(world, draft(world))  # an offer: the creator sees it
+    client = api_as(world.creator_a.user)
+    assert client.get(f"/api/v1/contracts/versions/{version.public_id}/").status_code == 200
+    attempts = {
+        "edit": client.patch(
+            f"/api/v1/contracts/versions/{version.public_id}/", {"platforms": ["douyin"]}, format="json"
+        ),
+        "send": client.post(f"/api/v1/contracts/versions/{version.public_id}/send/"),
+        "withdraw": client.post(f"/api/v1/contracts/versions/{version.public_id}/withdraw/"),
+        "amend": client.post(
+            f"/api/v1/contracts/{version.contract.public_id}/amendments/",
+            {"effective_from": "2026-06-01"},
+            format="json",
+        ),
+    }
+    for action, response in attempts.items():
+        assert response.status_code == 403, (action, response.content)
+        assert world.agency_a.name in response.json()["detail"], action
+    # Another agency's creator still cannot tell that the contract exists.
+    stranger = api_as(world.creator_b.user)
+    response = stranger.post(f"/api/v1/contracts/versions/{version.public_id}/send/")
+    assert response.status_code == 404

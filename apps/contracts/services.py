@@ -80,8 +80,10 @@ def _today() -> datetime.date:
     return timezone.localdate()
 
 
-def _require_drafter(actor: Any, agency: Agency) -> None:
-    require_agency_role(actor, agency, DRAFTERS)
+def _require_drafter(actor: Any, agency: Agency, *, contract: Contract | None = None) -> None:
+    # The contract's own creator can see it: they are told 403 (only the agency may change it),
+    # like deals; anyone else outside the agency gets 404.
+    require_agency_role(actor, agency, DRAFTERS, creator_id=contract.creator_id if contract else None)
 
 
 def _lock(version: ContractVersion) -> ContractVersion:
@@ -354,7 +356,7 @@ def contract_draft(
 def contract_version_update(*, version: ContractVersion, actor: Any, **terms: Any) -> ContractVersion:
     """Change a draft's terms; refused once the version has been sent."""
     version = _lock(version)
-    _require_drafter(actor, version.contract.agency)
+    _require_drafter(actor, version.contract.agency, contract=version.contract)
     if version.status != Status.DRAFT:
         raise ContractConflict(
             _("Version %(number)s was sent and cannot change; draft an amendment instead.")
@@ -371,7 +373,7 @@ def contract_version_update(*, version: ContractVersion, actor: Any, **terms: An
 
 def contract_version_preview(*, version: ContractVersion, actor: Any, **terms: Any) -> RenderedDocument:
     """The draft's document as it would read with `terms`; validates like saving, writes nothing."""
-    _require_drafter(actor, version.contract.agency)
+    _require_drafter(actor, version.contract.agency, contract=version.contract)
     if version.status != Status.DRAFT:
         raise ContractConflict(_("Only a draft has a live preview."), code="not_draft")
     if version.number == 1 and "start_date" in terms:
@@ -399,7 +401,7 @@ def contract_amendment_draft(
     *, contract: Contract, actor: Any, effective_from: datetime.date, **terms: Any
 ) -> ContractVersion:
     """A new draft version that starts as a copy of the binding version, with an effective date."""
-    _require_drafter(actor, contract.agency)
+    _require_drafter(actor, contract.agency, contract=contract)
     # Lock the contract row itself: locking its versions would not stop two managers inserting the
     # same next number at once; with the contract locked they get numbers in turn.
     Contract.objects.select_for_update(no_key=True).filter(pk=contract.pk).first()
@@ -466,7 +468,7 @@ def _raise_overlap(coverage: ContractCoverage) -> None:
 def contract_version_send(*, version: ContractVersion, actor: Any) -> ContractVersion:
     """Freeze a draft: render its document, hash it, and open it for signature until the offer expires."""
     version = _lock(version)
-    _require_drafter(actor, version.contract.agency)
+    _require_drafter(actor, version.contract.agency, contract=version.contract)
     if version.status != Status.DRAFT:
         raise ContractConflict(_("Only a draft can be sent."), code="not_draft")
     base = _binding_base(version)
@@ -504,7 +506,7 @@ def contract_version_send(*, version: ContractVersion, actor: Any) -> ContractVe
 def contract_version_withdraw(*, version: ContractVersion, actor: Any) -> ContractVersion:
     """The agency takes back an offer that is not yet signed by both."""
     version = _lock(version)
-    _require_drafter(actor, version.contract.agency)
+    _require_drafter(actor, version.contract.agency, contract=version.contract)
     if version.status != Status.SENT:
         raise ContractConflict(_("Only an offer awaiting signature can be withdrawn."), code="not_sent")
     version.status, version.closed_at, version.closed_reason = Status.WITHDRAWN, timezone.now(), "withdrawn"
