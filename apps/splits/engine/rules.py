@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from apps.splits.engine.money import (
     EXPONENTS,
@@ -26,6 +27,9 @@ TIER_PERIODS = ("month", "quarter", "year", "contract")
 CALENDAR_PERIODS = ("month", "quarter", "year")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 EXPENSES = "expenses"  # the reserved deduction id of capped expenses
+# Names ZoneInfo loads that are no zone of the tz database: this machine's own clock (it means
+# another zone, or none, on the worker that splits the income) and the placeholder "Factory".
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 _RULE_SET_KEYS = frozenset(
     {
@@ -52,6 +56,17 @@ class InvalidRules(ValueError):
         super().__init__(f"{path or '/'}: {message}")
         self.path = path
         self.message = message
+
+
+@cache
+def iana_zones() -> frozenset[str]:
+    """The tz database's zone names as it spells them, read once per process.
+
+    ZoneInfo alone is not the test of a name: it loads any file under the zoneinfo folders, so
+    it takes "posix/…" and "right/…" copies, "localtime", and on a case-insensitive disk
+    "asia/shanghai"; a rule set naming those would be read differently, or fail, elsewhere.
+    """
+    return frozenset(available_timezones()) - _NOT_ZONES
 
 
 def pointer(*parts: str | int) -> str:
@@ -272,11 +287,15 @@ def parse_rule_set(document: Any) -> RuleSet:
         raise InvalidRules("/currency", 'must be a known ISO 4217 currency code such as "CNY"')
     exponent = EXPONENTS[currency]
 
-    timezone = document.get("timezone", DEFAULT_TIMEZONE)
+    timezone = _string(document.get("timezone", DEFAULT_TIMEZONE), "/timezone")
+    if timezone not in iana_zones():
+        raise InvalidRules("/timezone", f"{timezone!r} is not an IANA time zone such as Asia/Shanghai")
     try:
-        zone = ZoneInfo(_string(timezone, "/timezone"))
+        zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidRules("/timezone", f"{timezone!r} is not an IANA time zone") from None
+        raise InvalidRules(
+            "/timezone", f"{timezone!r} is not an IANA time zone such as Asia/Shanghai"
+        ) from None
 
     raw_parties = document["parties"]
     if not isinstance(raw_parties, list):

@@ -2,7 +2,8 @@
 
 The engine's validator stays the authority: a schema cannot say that a split's percents sum to
 exactly 100, that a split names every declared party, that deduction ids differ from party
-names, or that tier thresholds ascend. Everything else it states as the engine enforces it.
+names, that tier thresholds ascend, or that a time zone is one of the tz database's names.
+Everything else it states as the engine enforces it.
 """
 
 from __future__ import annotations
@@ -57,7 +58,12 @@ def build_schema() -> dict[str, Any]:
         "properties": {
             "version": {"const": 1},
             "currency": {"enum": sorted(EXPONENTS)},
-            "timezone": {"type": "string", "minLength": 1, "default": "Asia/Shanghai"},
+            "timezone": {
+                "description": "An IANA zone name as the tz database spells it (the engine checks the name).",
+                "type": "string",
+                "minLength": 1,
+                "default": "Asia/Shanghai",
+            },
             "parties": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/slug"},
