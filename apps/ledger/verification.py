@@ -3,14 +3,21 @@ balances, and every split against a fresh evaluation by the engine.
 
 Reads in chunks of entries (in chain order) so that a ledger of millions of postings is checked
 in bounded memory; what it sums per account and per month stays as small as the chart of accounts.
+
+Which agencies are checked: every agency that has a ledger head, entries or stored balances, and
+every agency another app says must have a ledger (`register_expected_ledgers`: the income app
+registers the agencies with recognised lines). So a ledger deleted whole, head included, is
+reported instead of being skipped; the ledger itself imports neither income nor contracts.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import connection
 
 from apps.agencies.models import Agency
 from apps.ledger.models import (
@@ -29,6 +36,29 @@ from apps.splits.engine import InvalidRules, RuleSet, parse_rule_set
 
 CHUNK = 2000
 MAX_PROBLEMS = 50  # enough to see a pattern; a broken ledger would otherwise print millions of lines
+
+# agency id -> why that agency must have a ledger ("12 recognised income lines").
+ExpectedLedgers = Callable[[], Mapping[int, str]]
+_expected_ledgers: dict[str, ExpectedLedgers] = {}
+
+
+def register_expected_ledgers(source: ExpectedLedgers) -> None:
+    """Register a callable naming the agencies that must have a ledger, and why.
+
+    Apps above the ledger call this from their AppConfig.ready() (the ledger imports none of
+    them). Registering the same callable again replaces it, so a repeated ready() is harmless.
+    """
+    _expected_ledgers[f"{source.__module__}.{source.__qualname__}"] = source
+
+
+def expected_ledgers() -> dict[int, list[str]]:
+    """Every registered source's agencies, each with the reasons given for it."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for source in _expected_ledgers.values():
+        for agency_id, reason in source().items():
+            reasons[agency_id].append(reason)
+    return reasons
+
 
 _ENTRY_FIELDS = (
     "id",
@@ -89,9 +119,15 @@ def _name(entry: dict[str, Any]) -> str:
     return f"entry #{entry['seq']} ({entry['public_id']}, key {entry['idempotency_key']!r})"
 
 
-def ledger_verify_agency(agency: Agency) -> AgencyReport:
-    """Check one agency's ledger; every mismatch is a problem naming the entry or account."""
+def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None) -> AgencyReport:
+    """Check one agency's ledger; every mismatch is a problem naming the entry or account.
+
+    `must_exist` gives the reasons this agency must have a ledger (`expected_ledgers()`); when
+    None they are asked of the registered sources.
+    """
     report = AgencyReport(agency=f"{agency.name} ({agency.public_id})")
+    if must_exist is None:
+        must_exist = expected_ledgers().get(agency.pk, [])
     accounts = {
         account.pk: account
         for account in Account.objects.filter(agency=agency).only(
@@ -119,6 +155,11 @@ def ledger_verify_agency(agency: Agency) -> AgencyReport:
             postings = postings_by_entry.get(entry["id"], [])
             report.postings += len(postings)
             name = _name(entry)
+            if expected_seq == 1 and (entry["seq"] != 1 or entry["prev_hash"] != GENESIS_HASH):
+                report.problem(
+                    f"{name}: the chain does not start at genesis (its first entry must be #1 "
+                    "with the genesis previous hash): entries before it are missing"
+                )
             if entry["seq"] != expected_seq:
                 report.problem(f"{name}: sequence gap, expected #{expected_seq}")
             expected_seq = entry["seq"] + 1
@@ -180,8 +221,26 @@ def ledger_verify_agency(agency: Agency) -> AgencyReport:
                     report.problem(f"{name}: {problem}")
 
     head = LedgerHead.objects.filter(agency=agency).values_list("last_seq", "last_hash").first()
-    if report.entries and head != (expected_seq - 1, prev_hash):
-        report.problem(f"ledger head {head} does not point at the last entry (#{expected_seq - 1})")
+    if head is None:
+        if report.entries:
+            report.problem(
+                f"the ledger has {report.entries} entries but no ledger head: the head was deleted"
+            )
+        elif AccountBalance.objects.filter(account__agency=agency, posting_count__gt=0).exists():
+            report.problem(
+                "the ledger has stored balances but no entries and no ledger head: its entries "
+                "and head were deleted"
+            )
+        for reason in must_exist:
+            report.problem(f"the agency has {reason} but no ledger head: its ledger is missing")
+    elif head != (expected_seq - 1, prev_hash):
+        if not report.entries:
+            report.problem(
+                f"ledger head {head} points at entry #{head[0]}, but the ledger has no entries: its "
+                "chain does not start at genesis (entries are missing)"
+            )
+        else:
+            report.problem(f"ledger head {head} does not point at the last entry (#{expected_seq - 1})")
 
     stored = {
         row[0]: row[1:]
@@ -260,11 +319,39 @@ def _recompute_split(
     return None
 
 
-def ledger_verify(*, agency: Agency | None = None) -> list[AgencyReport]:
-    """Verify one agency's ledger, or every agency that has one."""
-    agencies = (
-        [agency]
-        if agency is not None
-        else list(Agency.objects.filter(ledger_head__isnull=False).order_by("pk"))
+def _agencies_with_ledger_rows() -> set[int]:
+    """Agencies with a head, an entry or a stored balance: each is one loose index scan."""
+    found = set(LedgerHead.objects.values_list("agency_id", flat=True))
+    # SELECT DISTINCT would read every entry's index tuple; this walks (agency, seq) by agency.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE agencies(id) AS (
+                (SELECT agency_id FROM ledger_journalentry ORDER BY agency_id, seq LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.agency_id FROM ledger_journalentry e
+                        WHERE e.agency_id > agencies.id ORDER BY e.agency_id, e.seq LIMIT 1)
+                FROM agencies WHERE agencies.id IS NOT NULL
+            )
+            SELECT id FROM agencies WHERE id IS NOT NULL
+            """
+        )
+        found.update(row[0] for row in cursor.fetchall())
+    found.update(
+        AccountBalance.objects.filter(posting_count__gt=0)
+        .values_list("account__agency_id", flat=True)
+        .distinct()
     )
-    return [ledger_verify_agency(item) for item in agencies]
+    return found
+
+
+def ledger_verify(*, agency: Agency | None = None) -> list[AgencyReport]:
+    """Verify one agency's ledger, or every agency that has one or must have one."""
+    expected = expected_ledgers()
+    if agency is not None:
+        return [ledger_verify_agency(agency, must_exist=expected.get(agency.pk, []))]
+    ids = _agencies_with_ledger_rows() | set(expected)
+    return [
+        ledger_verify_agency(item, must_exist=expected.get(item.pk, []))
+        for item in Agency.objects.filter(pk__in=ids).order_by("pk")
+    ]

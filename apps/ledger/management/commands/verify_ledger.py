@@ -13,7 +13,8 @@ from apps.ledger.verification import ledger_verify
 class Command(BaseCommand):
     help = (
         "Check every agency ledger (or one): the hash chain, that every entry balances, that stored "
-        "balances equal the sum of postings, and that every split equals a fresh engine evaluation."
+        "balances equal the sum of postings, and that every split equals a fresh engine evaluation; "
+        "an agency with entries, balances or recognised income but no ledger head fails."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,6 +41,10 @@ class Command(BaseCommand):
         if not reports:
             self.stdout.write("No ledger to check.")
         if failed:
-            first = failed[0].problems[0]
-            raise CommandError(f"ledger verification failed: {first}", returncode=1)
+            first = failed[0]
+            raise CommandError(
+                f"ledger verification failed for {len(failed)} ledger(s), first {first.agency}: "
+                f"{first.problems[0]}",
+                returncode=1,
+            )
         self.stdout.write(self.style.SUCCESS(f"OK: {len(reports)} ledger(s) verified"))
