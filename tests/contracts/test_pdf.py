@@ -1,4 +1,8 @@
-"""The signed PDF: Chinese text survives WeasyPrint, the certificate names the hash, the check works."""
+"""The signed PDF: Chinese text survives WeasyPrint, the certificate names the hash, the check works.
+
+The PDF must render with the font shipped in the repository, on a machine without any CJK system
+font (this suite's CI machine has none: `.ci/run` installs no fonts).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfReader, PdfWriter
 from rest_framework.test import APIClient
 
-from apps.contracts.rendering.pdf import METADATA_DOCUMENT_HASH
+from apps.contracts.rendering.pdf import FONT_FAMILY, METADATA_DOCUMENT_HASH, render_signed_pdf
 from apps.contracts.selectors import contract_pdf_check
 from apps.contracts.services import contract_pdf_ensure
 from tests.conftest import api_as
@@ -37,6 +41,36 @@ def test_signed_pdf_holds_chinese_text_certificate_and_hash(world) -> None:
     assert reader.metadata[f"/{METADATA_DOCUMENT_HASH}"] == version.document_sha256
     # Made once: a second call returns the same stored file.
     assert contract_pdf_ensure(version=version).pdf_sha256 == version.pdf_sha256
+
+
+def _embedded_fonts(reader: PdfReader) -> dict[str, bool]:
+    """BaseFont name (without the subset tag) -> whether the PDF carries the font program itself."""
+    fonts: dict[str, bool] = {}
+    for page in reader.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:  # Type0: the CID font holds it
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            name = str(font["/BaseFont"]).lstrip("/").split("+", 1)[-1]
+            fonts[name] = any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+    return fonts
+
+
+def test_signed_pdf_embeds_the_shipped_font_only_and_renders_the_same_every_time(world, caplog) -> None:
+    version = contract_pdf_ensure(version=_chinese_contract(world))
+    reader = PdfReader(version.pdf.open("rb"))
+
+    fonts = _embedded_fonts(reader)
+    # Only the repository's font (regular for text, bold for headings), embedded: no system font.
+    assert len(fonts) == 2 and all(name.startswith(FONT_FAMILY.replace(" ", "-")) for name in fonts), fonts
+    assert all(fonts.values()), fonts
+    assert "品牌合作" in "".join(page.extract_text() for page in reader.pages)
+    assert ".notdef glyph" not in caplog.text  # no character rendered as an empty box
+    # Deterministic: the same version and signatures give the same bytes (and so the same hash).
+    signatures = list(version.signatures.order_by("signed_at"))
+    assert render_signed_pdf(version, signatures) == render_signed_pdf(version, signatures)
 
 
 def test_pdf_check_matches_the_issued_file_and_not_a_modified_one(world) -> None:
