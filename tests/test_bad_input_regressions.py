@@ -205,3 +205,109 @@ def test_the_public_pdf_check_page_has_a_budget_per_address(db: Any) -> None:
     )
     # Another address is not affected.
     assert client.post("/contracts/check-pdf/", {}, REMOTE_ADDR="198.51.100.10").status_code == 200
+
+
+# --- NUL in JSON stored as jsonb, deep JSON on every endpoint (issue 11) ---------------------------
+
+NUL = "\u0000"
+
+
+def _with_nul_label(rule_set: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    rules = copy.deepcopy(rule_set)
+    rules["rules"][0]["label"] = f"Brand{NUL}deals"
+    return rules
+
+
+def test_nul_in_a_template_rule_set_is_a_400(world: World) -> None:
+    response = _client(world.manager_a).post(
+        "/api/v1/contracts/templates/",
+        {
+            "agency": str(world.agency_a.public_id),
+            "name": "T",
+            "language": "en",
+            "body": "Hello {{ creator_name }}",
+            "default_rule_set": _with_nul_label(builtin().default_rule_set),
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "NUL character" in response.json()["detail"]
+    assert not ContractTemplate.objects.filter(agency=world.agency_a).exists()
+
+
+def test_nul_in_a_template_default_terms_key_is_a_400(world: World) -> None:
+    response = _client(world.manager_a).post(
+        "/api/v1/contracts/templates/",
+        {
+            "agency": str(world.agency_a.public_id),
+            "name": "T",
+            "language": "en",
+            "body": "Hello",
+            "default_rule_set": builtin().default_rule_set,
+            "default_terms": {f"term{NUL}": "1"},
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "NUL character" in response.json()["detail"]
+
+
+def test_nul_in_contract_terms_is_a_400(world: World) -> None:
+    response = _client(world.manager_a).post(
+        "/api/v1/contracts/",
+        _new_contract(world, rule_set=_with_nul_label(builtin().default_rule_set)),
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "NUL character" in response.json()["detail"]
+    assert not Contract.objects.exists()
+
+
+def test_deeply_nested_json_on_the_expenses_endpoint_is_a_400(world: World) -> None:
+    from tests.deals.conftest import deal
+
+    brand_deal = deal(world)
+    response = _client(world.manager_a).post(
+        f"/api/v1/deals/{brand_deal.public_id}/expenses/", data=DEEP_JSON, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_nul_in_the_rules_textarea_of_the_terms_page_is_a_form_error(world: World) -> None:
+    import json
+
+    version = draft(world)
+    client = web_as(world.manager_a)
+    client.raise_request_exception = False
+    data = {k: v for k, v in TermsForm.initial_from(version).items() if v is not None}
+    data.update(platforms=["douyin"], rule_set=json.dumps(_with_nul_label(version.rule_set)))
+    response = client.post(f"/contracts/v/{version.public_id}/edit/", data)
+    assert response.status_code in (200, 400)
+    assert "NUL character" in response.content.decode()
+    version.refresh_from_db()
+    assert NUL not in json.dumps(version.rule_set)
+
+
+def test_every_api_view_parses_json_with_the_safe_parser() -> None:
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.parsers import JSONParser as DrfJSONParser
+
+    from apps.common.parsers import JSONParser
+
+    def views(patterns: Any) -> Any:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
+                yield pattern.callback.cls
+
+    unsafe = {
+        view.__name__
+        for view in views(get_resolver().url_patterns)
+        for parser in view.parser_classes
+        if issubclass(parser, DrfJSONParser) and not issubclass(parser, JSONParser)
+    }
+    assert not unsafe

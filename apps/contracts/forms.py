@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
+from apps.common.parsers import contains_nul
 from apps.common.validators import validate_business_date
 from apps.contracts.models import ContractTemplate, ContractVersion, CreativeControl, Exclusivity, Language
 from apps.creators.models import Creator, Platform
@@ -99,7 +100,7 @@ class TermsForm(forms.Form):
 
     def clean_rule_set(self) -> Any:
         try:
-            return json.loads(self.cleaned_data["rule_set"])
+            rule_set = json.loads(self.cleaned_data["rule_set"])
         except RecursionError:
             raise forms.ValidationError(_("This JSON is nested too deeply.")) from None
         except json.JSONDecodeError as error:
@@ -107,6 +108,9 @@ class TermsForm(forms.Form):
                 _("Not valid JSON (line %(line)s, column %(column)s): %(message)s"),
                 params={"line": error.lineno, "column": error.colno, "message": error.msg},
             ) from None
+        if contains_nul(rule_set):  # "\u0000" in the text: PostgreSQL's jsonb refuses it
+            raise forms.ValidationError(_("Text may not contain the NUL character."))
+        return rule_set
 
     def clean_termination_fee_cap(self) -> int:
         try:

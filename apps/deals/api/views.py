@@ -11,7 +11,7 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import BusinessDateField, validated
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
+from apps.common.parsers import JSONParser
 from apps.creators.models import Platform
 from apps.creators.selectors import creator_get_for_actor
 from apps.deals.models import BrandDeal
