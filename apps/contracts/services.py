@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
@@ -51,6 +51,9 @@ from apps.contracts.rendering.document import (
     worked_examples,
 )
 from apps.creators.models import Creator, Platform
+from apps.ledger.models import Account, JournalEntry
+from apps.splits.engine import RuleSet
+from apps.splits.engine.rules import pointer
 
 Status = ContractVersion.Status
 Party = ContractSignature.Party
@@ -100,6 +103,33 @@ def _lock(version: ContractVersion) -> ContractVersion:
 
 def _field_error(message: str, *, code: str, field: str, **extra: Any) -> ApplicationError:
     return ApplicationError(message, code=code, extra={"field": field, **extra})
+
+
+def _rule_set_evaluable(document: Any) -> RuleSet:
+    """The engine's validation, and what the engine accepts but recognition could not record:
+    each entry's rule_id is the rule's id, and deduction ids and extra parties name ledger
+    accounts, all in columns of 64 characters. A rule set that passes is split without fail."""
+    rule_set = rule_set_parse(document)
+    limit = min(
+        cast(int, Account._meta.get_field("key").max_length),
+        cast(int, JournalEntry._meta.get_field("rule_id").max_length),
+    )
+    names = [(pointer("parties", index), party) for index, party in enumerate(rule_set.parties)]
+    for index, rule in enumerate(rule_set.rules):
+        names.append((pointer("rules", index, "id"), rule.id))
+        names += [
+            (pointer("rules", index, "deductions", position, "id"), deduction_id)
+            for position, deduction_id in enumerate(rule.deduction_ids)
+        ]
+    for path, name in names:
+        if len(name) > limit:
+            raise ApplicationError(
+                _("The split rules are not valid at %(path)s: an id is at most %(limit)s characters.")
+                % {"path": path, "limit": limit},
+                code="invalid_rules",
+                extra={"field": "rule_set", "path": path},
+            )
+    return rule_set
 
 
 def _validate_terms(version: ContractVersion, *, base: ContractVersion | None) -> None:
@@ -183,7 +213,7 @@ def _validate_terms(version: ContractVersion, *, base: ContractVersion | None) -
             code="invalid_offer_days",
             field="offer_valid_days",
         )
-    rule_set = rule_set_parse(version.rule_set)
+    rule_set = _rule_set_evaluable(version.rule_set)
     if rule_set.currency != version.currency:
         raise _field_error(
             _("The split rules are in %(rules)s but the contract is in %(contract)s.")
@@ -288,7 +318,7 @@ def contract_template_create(
     if not name.strip() or not body.strip():
         raise ApplicationError(_("A template needs a name and a body."), code="invalid_template")
     template_body_check(body)
-    rule_set_parse(default_rule_set)
+    _rule_set_evaluable(default_rule_set)
     # Refuse default terms that would break every draft made from the template later.
     _terms_from_template(
         ContractTemplate(
@@ -584,6 +614,7 @@ def contract_sign(
     if version.offer_expires_at is not None and version.offer_expires_at <= timezone.now():
         raise ContractConflict(_("This offer has expired."), code="offer_expired")
     party = _signing_party(version, signer, party)
+    _rules_still_evaluable(version)
     if document_sha256.strip().lower() != version.document_sha256:
         raise ContractConflict(
             _(
@@ -618,6 +649,23 @@ def contract_sign(
     if version.signatures.count() == len(Party.values):
         _bind(version)
     return signature
+
+
+def _rules_still_evaluable(version: ContractVersion) -> None:
+    """Signing validates the stored rule set again: it is what recognition will split, and it may
+    no longer pass (written outside the services, or this server's tz database lacks the zone).
+    Nobody can sign it then; the agency withdraws it and sends a corrected version."""
+    try:
+        _rule_set_evaluable(version.rule_set)
+    except ApplicationError as error:
+        raise ContractConflict(
+            _(
+                "%(reason)s. This version cannot be signed: the agency must withdraw it and send a corrected one."
+            )
+            % {"reason": error.message.rstrip(".")},
+            code="invalid_rules",
+            extra=error.extra,
+        ) from None
 
 
 def _bind(version: ContractVersion) -> None:
