@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 # ISO 4217 minor-unit exponents of the currencies Fenrun sees; the rest default to 2.
 _EXPONENTS: dict[str, int] = {
     "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0,
@@ -34,7 +36,11 @@ _SYMBOLS = {
     "KRW": "₩",
 }
 MAX_ABS_MINOR = 10**15  # beyond any real income line; larger is a typo or an attack
-_AMOUNT = re.compile(r"^([+-]?)(\d+)(?:\.(\d+))?$")
+# ASCII digits only. Python's \d, int() and Decimal() also take every other Unicode digit
+# (full-width "１２３", Arabic-Indic "٣", Devanagari ...): an amount typed in another script is
+# refused with a clear message instead of being read silently, whatever the field.
+_AMOUNT = re.compile(r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$", re.ASCII)
+_THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}([^0-9]|$))", re.ASCII)
 
 
 class MoneyError(ValueError):
@@ -55,9 +61,11 @@ def to_minor(text: str, currency: str, *, allow_thousands: bool = False) -> int:
     if not isinstance(text, str):
         raise MoneyError('an amount must be a decimal string such as "1234.56"')
     cleaned = text.strip()
+    if not cleaned.isascii() and any(character.isdigit() for character in cleaned):
+        raise MoneyError(_("Write amounts with the digits 0-9: %(value)r.") % {"value": text[:40]})
     if allow_thousands:
-        cleaned = re.sub(r"(?<=\d),(?=\d{3}(\D|$))", "", cleaned)
-    match = _AMOUNT.match(cleaned)
+        cleaned = _THOUSANDS.sub("", cleaned)
+    match = _AMOUNT.fullmatch(cleaned)
     if not match:
         raise MoneyError(f"{text!r} is not a decimal amount")
     sign, whole, fraction = match.groups()

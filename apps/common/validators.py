@@ -20,3 +20,20 @@ def validate_business_date(value: datetime.date | None) -> None:
             code="date_out_of_range",
             params={"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
         )
+
+
+# The instants a business date can stand for: its first moment in the easternmost offset
+# (+24:00 is the most any zone or ISO 8601 offset reaches) to its last in the westernmost. A
+# stored moment outside them is not a business date in any zone; the income line table's check
+# constraint (income migration 0007) is these bounds.
+EARLIEST_MOMENT = datetime.datetime.combine(
+    EARLIEST_DATE - datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.UTC
+)
+LATEST_MOMENT_EXCLUSIVE = datetime.datetime.combine(
+    LATEST_DATE + datetime.timedelta(days=2), datetime.time(), tzinfo=datetime.UTC
+)
+
+
+def is_business_date(value: datetime.date) -> bool:
+    """Whether a date (of a datetime: its date where it was written) is within the bounds."""
+    return EARLIEST_DATE <= value <= LATEST_DATE

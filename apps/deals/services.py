@@ -27,9 +27,11 @@ from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.money import MAX_ABS_MINOR, exponent, format_money, is_known_currency
 from apps.common.tenancy import require_agency_role, scope_for
 from apps.creators.models import Creator, Platform
+from apps.deals.expenses import deal_expenses_reissue
 from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable
 from apps.deals.selectors import deal_expense_cap
 from apps.income.models import IncomeLine, Source
+from apps.income.recognition import income_recognition_lock
 from apps.income.services import income_line_mark, income_line_resolve
 from apps.splits.engine.money import half_up
 
@@ -124,8 +126,13 @@ def settled_status(deal: BrandDeal, *, today: datetime.date) -> str:
 
 
 def _lock(deal: BrandDeal) -> BrandDeal:
+    # of=("self",): the deal's row only. Joined in, the agency and the creator were locked too,
+    # so every edit of any deal of an agency (and a statement import's staging) queued behind
+    # every other.
     return (
-        BrandDeal.objects.select_for_update(no_key=True).select_related("agency", "creator").get(pk=deal.pk)
+        BrandDeal.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("agency", "creator")
+        .get(pk=deal.pk)
     )
 
 
@@ -424,9 +431,14 @@ def deal_expense_approve(*, expense: DealExpense, actor: Any) -> DealExpense:
     """The creator approves an expense; the approved total never exceeds the contract's cap.
 
     The deal row is locked first, so two approvals of the same deal's expenses run one after
-    the other and cannot both fit under the cap with what only one of them leaves.
+    the other and cannot both fit under the cap with what only one of them leaves. Before it,
+    the agency's recognition lock: recognition reads the approved total to deduct it from the
+    deal's lines, and an approval must not fall between its read and its record. Lines of the
+    deal recognised before the approval are re-issued with the expenses at once (in this
+    transaction: if that fails, nothing is approved); see apps/deals/expenses.py.
     """
     _require_deal_creator(actor, expense.deal)
+    income_recognition_lock(expense.deal.agency_id)
     deal = _lock(expense.deal)
     expense = DealExpense.objects.select_for_update(no_key=True).get(pk=expense.pk)
     if expense.status != DealExpense.Status.SUBMITTED:
@@ -464,6 +476,7 @@ def deal_expense_approve(*, expense: DealExpense, actor: Any) -> DealExpense:
     expense.decided_by = actor
     expense.decided_at = timezone.now()
     expense.save(update_fields=["status", "decided_by", "decided_at"])
+    deal_expenses_reissue(deal=deal, expense=expense)
     return expense
 
 
@@ -782,7 +795,11 @@ def deal_payment_assign(*, line: IncomeLine, deal: BrandDeal, actor: Any) -> Dea
     if deal.agency_id != line.agency_id:
         raise NotFound(_("No such deal in this line's agency."))
     # Lines before deals, as reconciliation locks them.
-    line = IncomeLine.objects.select_for_update(no_key=True).select_related("agency").get(pk=line.pk)
+    line = (
+        IncomeLine.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("agency")
+        .get(pk=line.pk)
+    )
     deal = _lock(deal)
     if line.status != IncomeLine.Status.EXCEPTION:
         raise ApplicationError(

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -60,7 +61,7 @@ from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,6 +69,7 @@ from apps.agencies.models import Agency
 from apps.common.exceptions import ApplicationError
 from apps.common.money import to_decimal_string
 from apps.common.tenancy import require_agency_role
+from apps.income import routing
 from apps.income.importers import detect
 from apps.income.importers.canonical import CanonicalRow, RawRow, validate_row
 from apps.income.models import (
@@ -84,7 +86,17 @@ ImportStatus = StatementImport.Status
 LineStatus = IncomeLine.Status
 Reason = IncomeLine.ExceptionReason
 
+logger = logging.getLogger(__name__)
+
 RECOGNITION_BATCH = 20_000
+# The most an agency's lines of one currency may add up to (the sum of |gross|, minor units):
+# 10^17, e.g. ¥1,000,000,000,000,000.00. Every ledger account of the agency in that currency
+# (the income clearing account gets every line's gross; a creator's payable, revenue and
+# deductions get parts of it) moves at most that much in its balance and its month's debits and
+# credits, so the bigints of the balance upsert (2^63 ≈ 9.2 × 10^18) keep a factor of 92 for FX
+# conversion into the contract's currency. Rows past it are row errors at staging (checked
+# in Python as the rows are copied, with one sum per currency of what the agency has recorded).
+MAX_AGENCY_TOTAL_MINOR = 10**17
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 _COPY_BATCH = 20_000
 
@@ -142,8 +154,11 @@ def statement_import_step(*, import_id: int, enqueue: bool = True) -> bool:
     """Do the next piece of one import; True when more remain (and, with `enqueue`, queued)."""
     try:
         with transaction.atomic():
+            # of=("self",): the import's row only. Joined in, the agency's row was locked too,
+            # for the whole step, so the agency's deal edits (which lock the deal, and used to
+            # lock the agency as well) waited for a staging step and timed out.
             statement_import = (
-                StatementImport.objects.select_for_update(no_key=True)
+                StatementImport.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("agency")
                 .filter(pk=import_id)
                 .first()
@@ -184,6 +199,19 @@ def statement_import_step(*, import_id: int, enqueue: bool = True) -> bool:
     except ApplicationError as error:
         # Poison input: the same file will fail the same way, so no retry, a clear message.
         statement_import_fail(import_id=import_id, message=error.message)
+        return False
+    except (DataError, IntegrityError, ProgrammingError):
+        # A row the validation let through and the database refused: a bug, never the user's
+        # to read in PostgreSQL's words. Logged with the details; the step rolled back whole.
+        logger.exception("statement import %s: the database refused a step", import_id)
+        statement_import_fail(
+            import_id=import_id,
+            message=_(
+                "The import stopped on an unexpected error and imported nothing of this step;"
+                " the team has been told (import %(id)s)."
+            )
+            % {"id": import_id},
+        )
         return False
 
 
@@ -256,6 +284,8 @@ def _stage(statement_import: StatementImport) -> bool:
                 statement_import.pk,
                 _validated(rows, zone, errors),
                 recorded_of=statement_import.agency_id if has_lines else None,
+                totals=_AgencyTotals(statement_import.agency_id, has_lines=has_lines),
+                errors=errors,
             )
     if statement_import.is_all_or_nothing and errors:
         raise _AllOrNothingRefused(errors)
@@ -372,12 +402,54 @@ _RECORDED_SQL = """
 """
 
 
+class _AgencyTotals:
+    """The running sum of |gross| per currency of the agency's lines, recorded and staged: a
+    row that would take it past MAX_AGENCY_TOTAL_MINOR is refused (see there). What is
+    recorded is summed once per currency, when the import first meets it."""
+
+    def __init__(self, agency_id: int, *, has_lines: bool) -> None:
+        self.agency_id = agency_id
+        self.has_lines = has_lines
+        self.totals: dict[str, int] = {}
+
+    def _recorded(self, currency: str) -> int:
+        if not self.has_lines:
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(sum(abs(gross_minor)), 0) FROM income_incomeline"
+                " WHERE agency_id = %s AND currency = %s",
+                [self.agency_id, currency],
+            )
+            return int(cursor.fetchone()[0])
+
+    def refusal(self, gross_minor: int, currency: str) -> str | None:
+        """None and the row counted, or why the row is refused (and it is not counted)."""
+        total = self.totals.get(currency)
+        if total is None:
+            total = self._recorded(currency)
+        if total + abs(gross_minor) > MAX_AGENCY_TOTAL_MINOR:
+            self.totals[currency] = total
+            return _(
+                "With what the agency has recorded in %(currency)s, this amount would take its"
+                " total past %(limit)s %(currency)s, the most the ledger holds for one account."
+            ) % {"currency": currency, "limit": to_decimal_string(MAX_AGENCY_TOTAL_MINOR, currency)}
+        self.totals[currency] = total + abs(gross_minor)
+        return None
+
+
 def _copy_staged(
-    import_id: int, rows: Iterable[CanonicalRow | int], *, recorded_of: int | None
+    import_id: int,
+    rows: Iterable[CanonicalRow | int],
+    *,
+    recorded_of: int | None,
+    totals: _AgencyTotals,
+    errors: list[tuple[int, str, str]],
 ) -> tuple[int, int, int]:
     """COPY the good rows into StagedLine in batches, as they are parsed (only a batch is ever
     held); returns the last row number seen, how many rows were staged, and how many were
-    not because agency `recorded_of` has their key recorded with the same amount already."""
+    not because agency `recorded_of` has their key recorded with the same amount already.
+    Rows that would take the agency's total past the ledger's bound go to `errors`."""
     last_row = 1
     count = 0
     skipped = 0
@@ -405,6 +477,16 @@ def _copy_staged(
                 if recorded:
                     batch[:] = [values for values in batch if values[1] not in recorded]
                     skipped += len(recorded)
+            # After the duplicates are gone (they add nothing): a cheap dict update per row.
+            kept = []
+            for values in batch:
+                refusal = totals.refusal(values[6], values[7])
+                if refusal is None:
+                    kept.append(values)
+                else:
+                    errors.append((values[1], "gross", refusal))
+            if len(kept) < len(batch):
+                batch[:] = kept
             count += len(batch)
             # write_row: psycopg's C dumpers escape and format each value (faster than building
             # the COPY text in Python: 0.8 s of str.translate per 100,000 rows).
@@ -553,18 +635,12 @@ def _insert_sql(*, refunds: bool) -> str:
         CASE WHEN account.id IS NULL THEN 'exception' WHEN s.source <> 'brand_deal' THEN 'matched'
              ELSE 'imported' END,
         CASE WHEN account.id IS NULL THEN 'unknown_account' ELSE '' END,
-        CASE WHEN account.id IS NULL
-             THEN 'No creator of this agency registered ' || s.platform || ' account ' || s.account_id
-             ELSE '' END,
+        CASE WHEN account.id IS NULL THEN {routing.UNROUTED_DETAIL_SQL} ELSE '' END,
         '', '', '', '', '', now(), now()
     FROM income_stagedline s
-    -- The agency's creators' accounts only (an account of another agency's creator is "unknown"
-    -- here). (platform, account_id) is unique, so a plain join: set-based, no per-row LIMIT 1.
-    LEFT JOIN (
-        SELECT pa.id, pa.creator_id, pa.platform, pa.account_id FROM creators_platformaccount pa
-        WHERE pa.creator_id IN (SELECT r.creator_id FROM agencies_representation r
-                                WHERE r.agency_id = %(agency)s)
-    ) account ON account.platform = s.platform AND account.account_id = s.account_id
+    -- A confirmed account of a creator this agency represents on the row's day, else NULL (the
+    -- queue): apps/income/routing.py. Confirmed (platform, account_id) is unique, so a plain join.
+    {routing.ACCOUNT_JOIN_SQL}
     {original}
     WHERE s.statement_import_id = %(import)s AND s.row_number >= %(low)s AND s.row_number < %(high)s
       AND {rows}
@@ -704,7 +780,13 @@ def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, 
                 dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
             )
             SELECT fenrun_uuid7(), %(agency)s, line_creator, line_account, platform, account_id,
-                external_id || '~reissue:' || gross_minor || currency, source,
+                -- The adjustment's own key, within the column's 200 characters: a long key keeps
+                -- its start and its md5 (so two long keys that start alike stay two).
+                CASE WHEN length(external_id) + length('~reissue:' || gross_minor || currency) <= 200
+                     THEN external_id || '~reissue:' || gross_minor || currency
+                     ELSE left(external_id, 167 - length('~reissue:' || gross_minor || currency))
+                          || '~' || md5(external_id) || '~reissue:' || gross_minor || currency
+                END, source,
                 CASE WHEN currency = first_currency THEN gross_minor - first_gross ELSE gross_minor END,
                 currency, occurred_at, order_ref, NULL, line_id, description,
                 metadata || jsonb_build_object('reissued_gross_minor', gross_minor,

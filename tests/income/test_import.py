@@ -231,7 +231,7 @@ def test_youtube_revenue_report(statement_world) -> None:
     done = run_import(statement_world, "youtube_revenue.csv")
 
     assert (done.format, done.imported_count, done.error_count) == ("youtube", 3, 0)
-    november = IncomeLine.objects.get(external_id="YT-UCx9f3-Nov 2026")
+    november = IncomeLine.objects.get(external_id="YT-UCx9f3-2026-11")
     assert (november.gross_minor, november.currency, november.creator) == (
         211104,
         "USD",
@@ -239,9 +239,7 @@ def test_youtube_revenue_report(statement_world) -> None:
     )
     assert november.occurred_at == datetime.datetime(2026, 11, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert november.metadata["Views"] == "910002"
-    assert (
-        IncomeLine.objects.get(external_id="YT-UCstranger01-Nov 2026").exception_reason == "unknown_account"
-    )
+    assert IncomeLine.objects.get(external_id="YT-UCstranger01-2026-11").exception_reason == "unknown_account"
 
 
 def test_a_file_in_neither_utf8_nor_gb18030_fails_with_a_clear_message(statement_world) -> None:

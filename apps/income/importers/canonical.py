@@ -18,15 +18,17 @@ import io
 import re
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, is_known_currency, to_minor
+from apps.common.validators import EARLIEST_DATE, LATEST_DATE, is_business_date
 from apps.creators.models import Platform
-from apps.income.models import Source
+from apps.income.models import ImportRowError, IncomeLine, Source, StagedLine
 
 COLUMNS = (
     "external_id",
@@ -43,8 +45,28 @@ COLUMNS = (
 REQUIRED = ("external_id", "occurred_at", "platform", "account_id", "source", "gross", "currency")
 PLATFORMS = frozenset(Platform.values)
 SOURCES = frozenset(Source.values)
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LIMITS = {"external_id": 200, "account_id": 128, "order_ref": 200, "refund_of": 200}
+_DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
+
+
+def _text_limits() -> dict[str, int]:
+    """Each text column's limit, from the models (the staging table's and the line's, the
+    smaller): a longer value is a row error here, never a failed COPY. Columns with choices
+    (platform, source, currency) are checked against their choices instead."""
+    limits: dict[str, int] = {}
+    for model in (StagedLine, IncomeLine):
+        for column in COLUMNS:
+            try:
+                model_field = model._meta.get_field(column)
+            except FieldDoesNotExist:  # gross is gross_minor: an integer
+                continue
+            limit = getattr(model_field, "max_length", None)
+            if limit and column not in ("platform", "source", "currency"):
+                limits[column] = min(limit, limits.get(column, limit))
+    return limits
+
+
+_LIMITS = _text_limits()
+_ERROR_COLUMN_LIMIT = cast(int, ImportRowError._meta.get_field("column").max_length)
 
 
 # Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, three
@@ -175,7 +197,10 @@ def read_csv(
 
 
 def parse_moment(text: str, zone: ZoneInfo) -> datetime.datetime:
-    """ISO 8601 with an offset, or a date read as midnight in the agency's time zone."""
+    """ISO 8601 with an offset, or a date read as midnight in the agency's time zone; digits
+    0-9 only (fromisoformat takes some other Unicode digits in places)."""
+    if not text.isascii():
+        raise ValueError("not ASCII")
     if _DATE_ONLY.match(text):
         day = datetime.date.fromisoformat(text)
         return datetime.datetime(day.year, day.month, day.day, tzinfo=zone)
@@ -183,6 +208,26 @@ def parse_moment(text: str, zone: ZoneInfo) -> datetime.datetime:
     if moment.tzinfo is None:
         raise ValueError("no offset")
     return moment
+
+
+def _metadata_text(metadata: dict[str, str]) -> Iterator[str]:
+    for name, value in metadata.items():
+        yield name
+        yield value
+
+
+def _column_label(name: str) -> str:
+    """A column's name as a row error can store it (ImportRowError.column: 64, no NUL)."""
+    return name.replace("\x00", "\\x00")[:_ERROR_COLUMN_LIMIT]
+
+
+def _nul_errors(raw: RawRow) -> list[tuple[str, str]]:
+    reason = _("Contains a NUL character (\\x00), which a statement cannot store; remove it.")
+    errors = [(column, reason) for column, value in raw.values.items() if "\x00" in value]
+    errors += [
+        (_column_label(name), reason) for name, value in raw.metadata.items() if "\x00" in name + value
+    ]
+    return errors
 
 
 def validate_row(raw: RawRow, zone: ZoneInfo) -> CanonicalRow | list[tuple[str, str]]:
@@ -194,6 +239,12 @@ def validate_row(raw: RawRow, zone: ZoneInfo) -> CanonicalRow | list[tuple[str, 
             errors.append((column, _("A value is required.")))
     if errors:
         return errors
+    # PostgreSQL stores no NUL character in text or jsonb: one search of all the row's text
+    # (one join, in C), and only a row that has one is looked at column by column.
+    if "\x00" in "".join(values.values()) or (
+        raw.metadata and "\x00" in "".join(_metadata_text(raw.metadata))
+    ):
+        return _nul_errors(raw)
     for column, limit in _LIMITS.items():
         if len(values.get(column, "")) > limit:
             errors.append((column, _("Longer than %(limit)s characters.") % {"limit": limit}))
@@ -234,6 +285,21 @@ def validate_row(raw: RawRow, zone: ZoneInfo) -> CanonicalRow | list[tuple[str, 
                 % {"value": values["occurred_at"]},
             )
         )
+    else:
+        # The date as written (in its own offset, or the agency's zone): outside the business
+        # bounds a date is a typo (0001-01-01 is stored as a BC instant, which no page can read).
+        if not is_business_date(occurred_at.date()):
+            errors.append(
+                (
+                    "occurred_at",
+                    _("The date %(value)r is outside the accepted range, %(earliest)s to %(latest)s.")
+                    % {
+                        "value": values["occurred_at"],
+                        "earliest": EARLIEST_DATE.isoformat(),
+                        "latest": LATEST_DATE.isoformat(),
+                    },
+                )
+            )
     refund_of = values.get("refund_of", "")
     if refund_of and gross > 0:
         errors.append(("gross", _("A refund must be a negative amount.")))
@@ -256,7 +322,7 @@ def validate_row(raw: RawRow, zone: ZoneInfo) -> CanonicalRow | list[tuple[str, 
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?[\d,]+(\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9,]+(\.[0-9]+)?$", re.ASCII)
 
 
 def escape_cell(text: str) -> str:

@@ -5,13 +5,13 @@ Columns read (the others are kept as metadata):
 
 | Douyin column                  | canonical column | how                                                |
 | ------------------------------ | ---------------- | -------------------------------------------------- |
-| `结算单号` (settlement no.)     | `external_id`    | as is: Douyin's own id of the settlement line      |
-| `结算时间` (settled at)         | `occurred_at`    | "2026-11-03 10:00:00" or "2026/11/03 10:00" read as +08:00; a date alone as midnight in the agency's zone |
+| `结算单号` (settlement no.)     | `external_id`    | Douyin's own id of the settlement line, NFKC-normalised (full-width letters and digits, as Excel and IMEs sometimes write them, become ASCII): one settlement line is one key however it was typed |
+| `结算时间` (settled at)         | `occurred_at`    | "2026-11-03 10:00:00" or "2026/11/03 10:00" read as +08:00; a date alone as midnight in the agency's zone; digits 0-9 only |
 | `达人抖音号` / `抖音号`          | `account_id`     | as is                                              |
 | `收入类型` (income type)        | `source`         | 星图任务/商单/品牌合作 → brand_deal; 直播礼物/直播打赏/直播收入 → live_gifts; 带货佣金/商品分佣/电商佣金 → ecommerce_commission; 平台激励/创作者分成/中视频计划/流量分成 → platform_revenue_share; anything else → other |
 | `结算金额(元)` / `结算金额`      | `gross`          | yuan, CNY; negative for a refund                  |
 | `订单号` (order no.)            | `order_ref`      | the Xingtu order a brand deal payment belongs to   |
-| `关联结算单号` (related no.)     | `refund_of`      | the settlement line a refund reverses              |
+| `关联结算单号` (related no.)     | `refund_of`      | the settlement line a refund reverses, normalised as `external_id` |
 | `备注` (note)                  | `description`    | as is, else the income type                        |
 | —                              | `platform`, `currency` | `douyin`, `CNY`                              |
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Callable, Container, Iterable, Iterator
 
 from django.utils.translation import gettext as _
@@ -46,7 +47,9 @@ _SOURCES = {
     "ecommerce_commission": ("带货佣金", "商品分佣", "电商佣金", "佣金"),
     "platform_revenue_share": ("平台激励", "创作者分成", "中视频计划", "流量分成"),
 }
-_LOCAL_TIME = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_LOCAL_TIME = re.compile(
+    r"^([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?$", re.ASCII
+)
 
 
 def is_header(first_line: str) -> bool:
@@ -70,6 +73,12 @@ def _moment(text: str) -> str:
     if hour is None:
         return date
     return f"{date}T{int(hour):02d}:{minute}:{second or '00'}+08:00"
+
+
+def settlement_key(text: str) -> str:
+    """A settlement number as one key: NFKC folds full-width forms (ＪＳ１２３ -> JS123) and
+    odd spaces; the ASCII text of an ordinary number is unchanged (a no-op for it)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text).strip()
 
 
 def _getter(positions: dict[str, int], cells: list[str]) -> Callable[[str], str]:
@@ -103,7 +112,7 @@ def read(text: str | Iterable[str], *, only_rows: Container[int] | None = None) 
         get = _getter(positions, cells)
         income_type = get("type")
         values = {
-            "external_id": get("external_id"),
+            "external_id": settlement_key(get("external_id")),
             "occurred_at": _moment(get("occurred_at")),
             "platform": "douyin",
             "account_id": get("account_id"),
@@ -111,7 +120,7 @@ def read(text: str | Iterable[str], *, only_rows: Container[int] | None = None) 
             "gross": get("gross"),
             "currency": "CNY",
             "order_ref": get("order_ref"),
-            "refund_of": get("refund_of"),
+            "refund_of": settlement_key(get("refund_of")),
             "description": get("description") or income_type,
         }
         metadata = {

@@ -8,7 +8,7 @@ Columns read (case-insensitive; the others are kept as metadata):
 | `Channel` (the channel id, UC…)    | `account_id`     | as is                                           |
 | `Month` (2026-11 or "Nov 2026") or `Date` (2026-11-30) | `occurred_at` | a month is its last day; a date as is (midnight, agency time zone) |
 | `Your estimated revenue (USD)` / `Estimated partner revenue (USD)` / `Estimated revenue (USD)` | `gross`, `currency` | the currency is the one the header names (USD if none) |
-| —                                  | `external_id`    | `YT-<channel>-<month or date>`: the same export downloaded again gives the same ids |
+| —                                  | `external_id`    | `YT-<channel>-<YYYY-MM>` for a month, `YT-<channel>-<YYYY-MM-DD>` for a date, built from the *parsed* period: "Nov 2026", "November 2026" and "2026-11" are one key, so one month exported twice in two spellings is a duplicate, not twice the income |
 | —                                  | `platform`, `source` | `youtube`, `platform_revenue_share`         |
 | `Channel title`                    | `description`    | "YouTube ad revenue <month> · <title>"          |
 
@@ -33,7 +33,10 @@ from apps.income.importers.canonical import RawRow, cell_text, csv_lines
 _REVENUE = re.compile(
     r"^(your estimated revenue|estimated partner revenue|estimated revenue)\s*(\((\w{3})\))?$"
 )
-_MONTH_NAME = re.compile(r"^([A-Za-z]{3})[a-z]*\.?\s+(\d{4})$")
+_MONTH_NAME = re.compile(r"^([A-Za-z]{3})[a-z]*\.?\s+([0-9]{4})$", re.ASCII)
+_YEAR_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$", re.ASCII)
+_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", re.ASCII)
+_ZERO = re.compile(r"[+-]?0+(\.0+)?", re.ASCII)
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 
 
@@ -41,21 +44,26 @@ def is_header(first_line: str) -> bool:
     return "channel" in first_line and "estimated" in first_line and "revenue" in first_line
 
 
-def _period(text: str) -> str:
-    """'2026-11' | 'Nov 2026' -> the month's last day; '2026-11-30' stays; else unchanged (the
-    canonical validator then reports it as a bad date)."""
+def _period(text: str) -> tuple[str, str]:
+    """The period's key and its occurred_at: '2026-11' | 'Nov 2026' -> ('2026-11', the month's
+    last day); '2026-11-30' -> ('2026-11-30', itself); anything else -> the text twice (the
+    canonical validator then reports it as a bad date, and the row makes no line)."""
     text = text.strip()
-    match = re.match(r"^(\d{4})-(\d{2})$", text)
+    day = _DATE.match(text)
+    if day:
+        return f"{day[1]}-{day[2]}-{day[3]}", text
+    match = _YEAR_MONTH.match(text)
     if match:
         year, month = int(match[1]), int(match[2])
     else:
         named = _MONTH_NAME.match(text)
         if not named or named[1].lower() not in _MONTHS:
-            return text
+            return text, text
         year, month = int(named[2]), _MONTHS[named[1].lower()]
-    if not 1 <= month <= 12:
-        return text
-    return datetime.date(year, month, calendar.monthrange(year, month)[1]).isoformat()
+    if not (1 <= month <= 12 and datetime.MINYEAR <= year <= datetime.MAXYEAR):
+        return text, text
+    last_day = datetime.date(year, month, calendar.monthrange(year, month)[1])
+    return f"{year:04d}-{month:02d}", last_day.isoformat()
 
 
 def _getter(positions: dict[str, int], cells: list[str]) -> Callable[[str], str]:
@@ -100,14 +108,15 @@ def read(text: str | Iterable[str], *, only_rows: Container[int] | None = None) 
         if channel.lower() == "total":
             continue
         gross = get("gross")
-        if re.fullmatch(r"[+-]?0+(\.0+)?", gross):
+        if _ZERO.fullmatch(gross):
             continue
         period_text = get("period")
+        period_key, occurred_at = _period(period_text)
         title = get("title") if "title" in positions else ""
         description = f"YouTube ad revenue {period_text}" + (f" · {title}" if title else "")
         values = {
-            "external_id": f"YT-{channel}-{period_text}" if channel and period_text else "",
-            "occurred_at": _period(period_text),
+            "external_id": f"YT-{channel}-{period_key}" if channel and period_text else "",
+            "occurred_at": occurred_at,
             "platform": "youtube",
             "account_id": channel,
             "source": "platform_revenue_share",
