@@ -163,3 +163,109 @@ def test_a_creator_changing_their_own_contract_is_told_403(world: World) -> None
     stranger = api_as(world.creator_b.user)
     response = stranger.post(f"/api/v1/contracts/versions/{version.public_id}/send/")
     assert response.status_code == 404
+
+
+# --- 2. private media: only through views that check tenancy, in development too -----------------
+
+
+@pytest.fixture
+def debug_urls(settings: Any) -> Any:
+    """config.urls as `make run` builds it (DEBUG on)."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import config.urls
+
+    settings.DEBUG = True
+    importlib.reload(config.urls)
+    clear_url_caches()
+    yield
+    settings.DEBUG = False
+    importlib.reload(config.urls)
+    clear_url_caches()
+
+
+def test_media_files_are_not_served_by_url_even_in_development(debug_urls: Any, settings: Any) -> None:
+    folder = Path(settings.MEDIA_ROOT) / "income" / "imports" / "2026" / "11"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "x.html").write_text("<script>alert(document.cookie)</script>")
+    (folder / "statement.csv").write_text("platform,amount\n")
+    client = Client()
+    for path in ("income/imports/2026/11/x.html", "income/imports/2026/11/statement.csv"):
+        response = client.get(f"/media/{path}")
+        assert response.status_code == 404, path
+        assert b"<script>" not in response.content
+
+
+def _expense(world: World) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.deals.services import deal_expense_submit
+    from tests.contracts.conftest import active_contract
+    from tests.deals.conftest import deal
+
+    active_contract(world)
+    return deal_expense_submit(
+        deal=deal(world),
+        actor=world.manager_a,
+        description="Studio",
+        amount_minor=800_00,
+        receipt=SimpleUploadedFile("receipt.pdf", b"%PDF-1.7\n%receipt\n", content_type="application/pdf"),
+    )
+
+
+def test_a_receipt_downloads_as_an_attachment_only_to_who_may_see_it(world: World) -> None:
+    from tests.conftest import web_as
+
+    expense = _expense(world)
+    for response in (
+        web_as(world.creator_a.user).get(f"/deals/expenses/{expense.public_id}/receipt/"),
+        api_as(world.manager_a).get(f"/api/v1/deals/expenses/{expense.public_id}/receipt/"),
+    ):
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment;")
+        assert response["X-Content-Type-Options"] == "nosniff"
+    assert web_as(world.owner_b).get(f"/deals/expenses/{expense.public_id}/receipt/").status_code == 404
+    assert (
+        api_as(world.owner_b).get(f"/api/v1/deals/expenses/{expense.public_id}/receipt/").status_code == 404
+    )
+
+
+def test_a_signed_contract_pdf_downloads_as_an_attachment_with_nosniff(world: World) -> None:
+    from tests.conftest import web_as
+    from tests.contracts.conftest import active_contract
+
+    version = active_contract(world)
+    for response in (
+        web_as(world.creator_a.user).get(f"/contracts/v/{version.public_id}/pdf/"),
+        api_as(world.manager_a).get(f"/api/v1/contracts/versions/{version.public_id}/pdf/"),
+    ):
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment;")
+        assert response["X-Content-Type-Options"] == "nosniff"
+    assert (
+        api_as(world.owner_b).get(f"/api/v1/contracts/versions/{version.public_id}/pdf/").status_code == 404
+    )
+
+
+def test_every_file_field_has_a_download_through_tenancy_or_none() -> None:
+    """A new FileField must be added here with the view that serves it (tenancy-checked) or be
+    declared never downloaded: /media/ is never served."""
+    import pghistory.models
+    from django.apps import apps
+    from django.db import models
+
+    served = {
+        "deals.DealExpense.receipt": "deals:receipt / api-deal-expense-receipt (deal_expense_get_for_actor)",
+        "contracts.ContractVersion.pdf": "contracts:pdf / api-contract-pdf (contract_version_get_for_actor)",
+        "income.StatementImport.file": "never downloaded: the worker reads it; people see the import's rows",
+    }
+    fields = {
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        if not issubclass(model, pghistory.models.Event)  # audit copies: shown in admin as text
+        for field in model._meta.get_fields()
+        if isinstance(field, models.FileField)
+    }
+    assert fields == set(served)

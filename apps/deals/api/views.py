@@ -355,9 +355,13 @@ class DealExpenseReceiptApi(APIView):
 
 
 def receipt_response(expense: Any) -> FileResponse:
-    """The stored receipt, served through tenancy (media files are never public)."""
+    """The stored receipt, served through tenancy (media files are never public), as an attachment:
+    the browser saves it rather than rendering what was uploaded on this origin."""
     response = FileResponse(
-        expense.receipt.open("rb"), content_type=expense.receipt_content_type, filename=expense.receipt_name
+        expense.receipt.open("rb"),
+        as_attachment=True,
+        content_type=expense.receipt_content_type,
+        filename=expense.receipt_name,
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
