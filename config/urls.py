@@ -27,6 +27,7 @@ urlpatterns = [
     path("health/", account_views.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("me/", include("apps.accounts.urls")),
+    path("creators/", include("apps.creators.urls")),
     path("splits/", include("apps.splits.urls")),
     path("contracts/", include("apps.contracts.urls")),
     path("deals/", include("apps.deals.urls")),

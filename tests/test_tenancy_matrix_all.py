@@ -185,3 +185,30 @@ def test_a_creator_sees_only_their_own_postings_in_a_shared_entry(world: World) 
     # The creator sees their payable posting, not the agency's revenue or clearing.
     amounts = sorted(posting["amount"] for posting in body["postings"])
     assert amounts == ["-70.00"]
+
+
+def test_a_pending_account_request_is_decided_by_its_creator_only(world: World) -> None:
+    """Agency A asks for an account on creator A: every role but the creator is refused the
+    decision (403 for who can see the request, 404 for everyone else), and the request is listed
+    for the creator and agency A only."""
+    request = api_as(world.manager_a).post(
+        f"/api/v1/creators/{world.creator_a.public_id}/platform-accounts/",
+        {"platform": "weibo", "account_id": "wb_matrix"},
+        format="json",
+    )
+    assert request.status_code == 201, request.content
+    public_id = request.json()["public_id"]
+    failures = []
+    for name in EVERYONE:
+        client = api_as(_actor(world, name))
+        want = {"creator_a": 200} | dict.fromkeys(AGENCY_A, 403)
+        for action in ("reject", "confirm") if name != "creator_a" else ():
+            got = client.post(f"/api/v1/platform-accounts/{public_id}/{action}/").status_code
+            if got != want.get(name, 404):
+                failures.append(f"{name} {action}: {got}, expected {want.get(name, 404)}")
+        listed = public_id in str(client.get("/api/v1/creators/").json())
+        if listed != (name in AGENCY_A | {"creator_a"}):
+            failures.append(f"{name} lists the request: {listed}")
+    assert not failures, "\n".join(failures)
+    confirmed = api_as(world.creator_a.user).post(f"/api/v1/platform-accounts/{public_id}/confirm/")
+    assert confirmed.json()["status"] == "confirmed"

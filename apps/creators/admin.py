@@ -6,6 +6,8 @@ from apps.creators.models import Creator, PlatformAccount
 class PlatformAccountInline(admin.TabularInline):
     model = PlatformAccount
     extra = 0
+    fields = ["platform", "account_id", "handle", "status", "requested_by_agency", "decided_at"]
+    readonly_fields = ["requested_by_agency", "decided_at"]
 
 
 @admin.register(Creator)
@@ -19,6 +21,7 @@ class CreatorAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformAccount)
 class PlatformAccountAdmin(admin.ModelAdmin):
-    list_display = ["platform", "account_id", "handle", "creator"]
-    list_filter = ["platform"]
+    list_display = ["platform", "account_id", "handle", "creator", "status", "requested_by_agency"]
+    list_filter = ["platform", "status"]
     search_fields = ["account_id", "handle", "creator__display_name"]
+    readonly_fields = ["public_id", "requested_by_agency", "requested_by", "decided_at", "created_at"]

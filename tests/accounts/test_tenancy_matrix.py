@@ -98,8 +98,9 @@ def test_only_the_owner_changes_the_agency(world: World, actor: str, expected: i
     ("actor", "expected"),
     [
         ("creator_a", 200),
-        ("owner_a", 200),
-        ("manager_a", 200),
+        # The creator's identity is theirs: their agency sees it and cannot change it (403).
+        ("owner_a", 403),
+        ("manager_a", 403),
         ("finance_a", 403),
         ("viewer_a", 403),
         ("owner_b", 404),
@@ -128,14 +129,15 @@ def test_malformed_ids_are_not_found_not_errors(world: World) -> None:
     assert api_as(world.owner_a).get("/api/v1/creators/not-a-uuid/").status_code == 404
 
 
-def test_platform_account_id_is_unique_per_platform(world: World) -> None:
+def test_platform_account_id_is_unique_per_platform_without_naming_its_holder(world: World) -> None:
     response = api_as(world.creator_a.user).post(
         f"/api/v1/creators/{world.creator_a.public_id}/platform-accounts/",
         {"platform": "youtube", "account_id": "yt_b"},
         format="json",
     )
-    assert response.status_code == 400
-    assert "already registered" in response.json()["detail"]
+    assert response.status_code == 409
+    assert response.json()["code"] == "platform_account_refused"
+    assert "Creator B" not in response.content.decode()
 
 
 def test_an_agency_cannot_change_a_creators_legal_identity_or_remove_accounts(world: World) -> None:

@@ -15,4 +15,14 @@ urlpatterns = [
         views.PlatformAccountDetailApi.as_view(),
         name="api-platform-account",
     ),
+    path(
+        "platform-accounts/<uuid:public_id>/confirm/",
+        views.PlatformAccountConfirmApi.as_view(),
+        name="api-platform-account-confirm",
+    ),
+    path(
+        "platform-accounts/<uuid:public_id>/reject/",
+        views.PlatformAccountRejectApi.as_view(),
+        name="api-platform-account-reject",
+    ),
 ]

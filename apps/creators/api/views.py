@@ -11,13 +11,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api import validated
-from apps.creators.models import Creator, Platform
+from apps.creators.models import Creator, Platform, PlatformAccount
 from apps.creators.selectors import (
     creator_get_for_actor,
     creator_list_for_actor,
     platform_account_get_for_actor,
 )
-from apps.creators.services import creator_update, platform_account_add, platform_account_remove
+from apps.creators.services import (
+    creator_update,
+    platform_account_add,
+    platform_account_confirm,
+    platform_account_reject,
+    platform_account_remove,
+)
 
 
 class PlatformAccountOutput(serializers.Serializer):
@@ -25,6 +31,14 @@ class PlatformAccountOutput(serializers.Serializer):
     platform = serializers.CharField()
     account_id = serializers.CharField()
     handle = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=PlatformAccount.Status.choices,
+        help_text="pending: an agency asked for it and the creator has not decided; only a confirmed "
+        "account routes statement rows.",
+    )
+    requested_by_agency = serializers.CharField(
+        source="requested_by_agency.name", default=None, allow_null=True, help_text="Who asked for it."
+    )
 
 
 class CreatorOutput(serializers.Serializer):
@@ -42,6 +56,8 @@ class CreatorListApi(APIView):
 
 
 class CreatorDetailApi(APIView):
+    """PATCH: only the creator changes their identity fields; an agency gets 403."""
+
     class InputSerializer(serializers.Serializer):
         display_name = serializers.CharField(max_length=150, required=False)
         legal_name = serializers.CharField(max_length=300, required=False)
@@ -62,6 +78,10 @@ class CreatorDetailApi(APIView):
 
 
 class PlatformAccountCreateApi(APIView):
+    """The creator adds an account (confirmed); an owner or manager of the one agency representing
+    the creator asks for one (pending until the creator confirms). Any refusal: 403 or 409 with the
+    same neutral message, whoever holds the id."""
+
     class InputSerializer(serializers.Serializer):
         platform = serializers.ChoiceField(choices=Platform.choices)
         account_id = serializers.CharField(max_length=128)
@@ -81,3 +101,23 @@ class PlatformAccountDetailApi(APIView):
         account = platform_account_get_for_actor(actor=request.user, public_id=public_id)
         platform_account_remove(account=account, actor=request.user)
         return Response(status=204)
+
+
+class PlatformAccountConfirmApi(APIView):
+    """The creator confirms an account an agency asked for; the lines queued for it are routed."""
+
+    @extend_schema(request=None, responses=PlatformAccountOutput)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        account = platform_account_get_for_actor(actor=request.user, public_id=public_id)
+        account = platform_account_confirm(account=account, actor=request.user)
+        return Response(PlatformAccountOutput(account).data)
+
+
+class PlatformAccountRejectApi(APIView):
+    """The creator rejects an account an agency asked for; it routes nothing."""
+
+    @extend_schema(request=None, responses=PlatformAccountOutput)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        account = platform_account_get_for_actor(actor=request.user, public_id=public_id)
+        account = platform_account_reject(account=account, actor=request.user)
+        return Response(PlatformAccountOutput(account).data)
