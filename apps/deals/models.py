@@ -189,3 +189,60 @@ class DealPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal} ← line {self.income_line_id}"
+
+
+@pghistory.track()
+class ExpenseDeduction(models.Model):
+    """What the split engine deducted as `expenses` from one recognised income line of a deal:
+    positive for a payment (or re-issue) that carried the deal's approved expenses, negative for
+    a refund, which reverses its share of its original's expenses.
+
+    Σ over a deal is what of its approved expenses the ledger has deducted; approved − that is
+    what the deal's next positive line carries (apps/deals/expenses.py). Written by recognition
+    in the transaction that posts the line's entry, so it never disagrees with the ledger.
+    """
+
+    deal = models.ForeignKey(BrandDeal, on_delete=models.PROTECT, related_name="expense_deductions")
+    income_line = models.OneToOneField(
+        "income.IncomeLine", on_delete=models.PROTECT, related_name="expense_deduction"
+    )
+    amount_minor = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_minor=0), name="expense_deduction_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal} expenses {self.amount_minor} on line {self.income_line_id}"
+
+
+@pghistory.track()
+class ExpenseReissue(models.Model):
+    """An approval that came after a line of the deal was recognised: the line was reversed (a
+    refund of all that was left of it) and re-issued with the same gross carrying the expenses.
+    Both are income lines of the creator, recognised like any other; the brand's payments and
+    the deal's paid amount are unchanged. A line is re-issued at most once (its re-issue can be
+    re-issued in turn); a refund from the brand that names it refunds the latest re-issue.
+    """
+
+    deal = models.ForeignKey(BrandDeal, on_delete=models.PROTECT, related_name="expense_reissues")
+    expense = models.ForeignKey(DealExpense, on_delete=models.PROTECT, related_name="reissues")
+    original_line = models.OneToOneField(
+        "income.IncomeLine", on_delete=models.PROTECT, related_name="expense_reissue"
+    )
+    reversal_line = models.OneToOneField(
+        "income.IncomeLine", on_delete=models.PROTECT, related_name="expense_reversal_of"
+    )
+    reissue_line = models.OneToOneField(
+        "income.IncomeLine", on_delete=models.PROTECT, related_name="expense_reissue_of"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"line {self.original_line_id} re-issued as {self.reissue_line_id} (expense {self.expense_id})"

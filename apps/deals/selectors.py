@@ -17,7 +17,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from apps.common.tenancy import get_scoped_or_404, scope_for
 from apps.contracts.models import ContractVersion
 from apps.contracts.selectors import contract_version_in_force
-from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable
+from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable, ExpenseDeduction
 from apps.income.models import IncomeLine
 from apps.income.selectors import income_line_list_for_actor
 from apps.splits.engine.money import format_percent, half_up
@@ -92,10 +92,17 @@ class ExpenseCap:
     percent: str | None  # "15" — None when the contract allows no expenses on this deal
     version: ContractVersion | None
     reason: str  # a stable code: "contract_rule", "no_contract", "no_expenses_clause"
+    # What of the approved expenses the split has deducted from the deal's income so far
+    # (apps/deals/expenses.py): the rest waits for the deal's next payment.
+    deducted_minor: int = 0
 
     @property
     def remaining_minor(self) -> int:
         return max(0, self.cap_minor - self.approved_minor)
+
+    @property
+    def undeducted_minor(self) -> int:
+        return max(0, self.approved_minor - self.deducted_minor)
 
 
 def deal_expense_cap(*, deal: BrandDeal, at: datetime.date | None = None) -> ExpenseCap:
@@ -104,31 +111,38 @@ def deal_expense_cap(*, deal: BrandDeal, at: datetime.date | None = None) -> Exp
 
     No contract, or a rule without an `expenses` clause, allows no expenses at all: the creator
     never signed for any deduction then.
+
+    This cap of the fee agrees with the spec's cap per line (`half_up(line gross, cap_percent)`):
+    approved expenses are deducted from the deal's lines in turn, each up to its own cap, so a
+    deal paid in full can deduct all of them (apps/deals/expenses.py, up to half a fen of
+    rounding per instalment).
     """
     approved = sum(
         DealExpense.objects.filter(deal=deal, status=DealExpense.Status.APPROVED).values_list(
             "amount_minor", flat=True
         )
     )
+    deducted = sum(ExpenseDeduction.objects.filter(deal=deal).values_list("amount_minor", flat=True))
     version = contract_version_in_force(
         creator=deal.creator, agency=deal.agency, platform=deal.platform, at=at or deal.due_on
     )
     if version is None:
-        return ExpenseCap(0, approved, None, None, "no_contract")
+        return ExpenseCap(0, approved, None, None, "no_contract", deducted)
     try:
         rule_set = parse_rule_set(version.rule_set)
     except InvalidRules:
         # A signed version always holds a valid rule set; if not, deduct nothing rather than guess.
-        return ExpenseCap(0, approved, None, version, "no_expenses_clause")
+        return ExpenseCap(0, approved, None, version, "no_expenses_clause", deducted)
     rule = next((rule for rule in rule_set.rules if rule.matches(BRAND_DEAL_SOURCE, deal.platform)), None)
     if rule is None or rule.expenses_cap is None:
-        return ExpenseCap(0, approved, None, version, "no_expenses_clause")
+        return ExpenseCap(0, approved, None, version, "no_expenses_clause", deducted)
     return ExpenseCap(
         cap_minor=half_up(deal.fee_minor, rule.expenses_cap),
         approved_minor=approved,
         percent=format_percent(rule.expenses_cap),
         version=version,
         reason="contract_rule",
+        deducted_minor=deducted,
     )
 
 

@@ -15,6 +15,13 @@
 * Entries go through the ledger's bulk path (ledger_post_many, COPY) with the idempotency key
   `income:<line id>`: a batch re-run after a crash posts nothing twice.
 * A line whose month is closed posts on the first day of the next open month and says so.
+* Approved brand-deal expenses (apps.deals.expenses, which says how a deal's expenses attach
+  to its lines): each positive line that pays a deal carries the deal's approved expenses not
+  yet deducted as the engine line's `expenses`; the engine deducts what the line's cap and rest
+  allow and the amount is recorded with the line (a refund's share, negative, with the refund).
+  A line whose rule accepts no expenses, or that is converted, while its deal has expenses to
+  deduct goes to the queue instead of being split without them. Refunds of a line re-issued for
+  expenses (and the reversals of such re-issues) refund the line the deals app names.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -52,6 +59,10 @@ from apps.ledger.services import (
 )
 from apps.ledger.splitting import engine_line_load
 from apps.splits.engine import Evaluator, Line, LineResult, RuleSet, parse_rule_set
+from apps.splits.engine.rules import Rule
+
+if TYPE_CHECKING:
+    from apps.deals.expenses import DealExpenseBook
 
 LineStatus = IncomeLine.Status
 Reason = IncomeLine.ExceptionReason
@@ -62,6 +73,13 @@ _LOCK_NAMESPACE = 0x1C0E  # pg_advisory_xact_lock(namespace, agency id): one rec
 def _lock_agency(agency_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, agency_id])
+
+
+def income_recognition_lock(agency_id: int) -> None:
+    """Hold the agency's recognition lock until the transaction ends (re-entrant). Services
+    that change what recognition reads of other apps (a deal's approved expenses) take it first,
+    so that they and a recognition batch never interleave."""
+    _lock_agency(agency_id)
 
 
 def engine_line_id(line: IncomeLine) -> str:
@@ -392,6 +410,7 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
         lines = _locked_lines(agency, line_ids)
         if not lines:
             return outcome
+        expenses_book = _deal_expenses(agency, lines)  # before anything reads line.refund_of
         lines.sort(key=lambda line: (line.occurred_at, line.pk))
         contracts = _Contracts(agency, lines)
         contracts.load_versions(
@@ -448,6 +467,14 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
                 # Converted in an earlier attempt that went to the queue: start from the statement.
                 gross, currency = line.original_gross_minor or gross, line.original_currency
                 line.is_converted = True
+            expenses = 0
+            if expenses_book is not None and line.refund_of is None and line.gross_minor > 0:
+                expenses = expenses_book.claim(line.pk)
+                refusal = _expenses_refusal(line, expenses, gross, currency, rule_set, expenses_book)
+                if refusal:
+                    # Never split without the approved expenses: a person sees why in the queue.
+                    exceptions[Reason.ENGINE_ERROR].append((line.pk, refusal))
+                    continue
             if currency != rule_set.currency:
                 line.is_converted = True
                 converted = _convert(line, gross, currency, rule_set.currency, rates, agency)
@@ -467,6 +494,7 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
                 occurred_at=line.occurred_at,
                 currency=rule_set.currency,
                 refund_of=f"{original.platform}:{original.external_id}" if original is not None else None,
+                expenses=expenses,
             )
             if (
                 original is not None
@@ -500,6 +528,8 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
                 exceptions[Reason.ENGINE_ERROR].append((line.pk, _engine_error_text(result, rule_set)))
                 continue
             advances[advance_key] = evaluator.advance_outstanding
+            if expenses_book is not None and expenses_book.tracks(line.pk):
+                expenses_book.record(line.pk, _expenses_deducted(draft, rule_set))
             if gross != line.gross_minor or currency != line.currency:
                 line.original_gross_minor, line.original_currency = line.gross_minor, line.currency
                 line.gross_minor, line.currency = gross, rule_set.currency
@@ -509,6 +539,8 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
 
         entry_ids = ledger_post_many(agency=agency, drafts=drafts, bulk=True)
         _mark_recognised(posted, entry_ids)
+        if expenses_book is not None:
+            expenses_book.save()
         for reason, items in exceptions.items():
             for line_id, detail in items:
                 income_line_mark(
@@ -541,6 +573,76 @@ def _original_entries(chosen: list[tuple[_Line, int]]) -> dict[int, tuple[dict[s
         for entry_id, engine_line, engine_state in rows
         if engine_line is not None and engine_state is not None
     }
+
+
+def _deal_expenses(agency: Agency, lines: list[_Line]) -> DealExpenseBook | None:
+    """The batch's approved deal expenses (apps.deals, when installed), and the refunds it
+    re-points: a reversal refunds the line it reverses, a refund naming a line re-issued for
+    expenses refunds the latest re-issue (see apps/deals/expenses.py)."""
+    from django.apps import apps as registry
+
+    if not registry.is_installed("apps.deals"):
+        return None
+    from apps.deals.expenses import DealExpenseBook
+
+    book = DealExpenseBook.for_lines(
+        agency_id=agency.pk,
+        lines=[(line.pk, line.gross_minor, line.source, line.refund_of_id) for line in lines],
+    )
+    if book.refund_targets:
+        with connection.cursor() as cursor:
+            cursor.execute(_ORIGINALS_SQL, [int_array(sorted(set(book.refund_targets.values())))])
+            targets = {row[0]: _Original(*row[1:]) for row in cursor.fetchall()}
+        for line in lines:
+            if line.pk in book.refund_targets:
+                line.refund_of = targets.get(book.refund_targets[line.pk])
+    return book
+
+
+def _expenses_refusal(
+    line: _Line, expenses: int, gross: int, currency: str, rule_set: RuleSet, book: DealExpenseBook
+) -> str | None:
+    """Why a line whose deal has `expenses` to deduct cannot carry them, or None if it can."""
+    if not expenses:
+        return None
+    if currency != rule_set.currency:
+        refusal = _(
+            "This payment is converted from %(currency)s to %(quote)s before the split, so its deal's "
+            "expenses cannot be deducted from it."
+        ) % {"currency": currency, "quote": rule_set.currency}
+        return f"{refusal} {book.detail(line.pk)}"
+    # The engine decides (EXPENSES_NOT_ALLOWED when the matched rule has no expenses clause); a
+    # fresh evaluator, since a line it accepts would move the batch's state.
+    probe = Evaluator(rule_set).evaluate(
+        Line(
+            id=f"{line.platform}:{line.external_id}",
+            source=line.source,
+            platform=line.platform,
+            gross=gross,
+            occurred_at=line.occurred_at,
+            currency=currency,
+            expenses=expenses,
+        )
+    )
+    if probe.error == "EXPENSES_NOT_ALLOWED":
+        return f"{_engine_error_text(probe, rule_set)} {book.detail(line.pk)}"
+    return None
+
+
+def _expenses_deducted(draft: EntryDraft, rule_set: RuleSet) -> int:
+    """What the entry's split deducted as `expenses` (a refund: the negative share it reversed)."""
+    split = draft.split
+    if split is None:
+        return 0
+    rule: Rule = rule_set.rule(split.rule_id)
+    if "expenses" not in rule.part_ids:
+        return 0
+    for step in split.trace:
+        if step[0] == "expenses":
+            return int(step[5])
+        if step[0] == "refund":
+            return int(step[3][rule.part_ids.index("expenses")])
+    return 0
 
 
 def _remember_original(evaluator: Evaluator, entry: tuple[dict[str, Any], dict[str, Any]] | None) -> None:
@@ -722,6 +824,51 @@ def income_line_split(*, line: IncomeLine) -> dict[str, Any] | None:
         ),
         "currency": rule_set.currency,
     }
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What refunds of a recognised positive line may still reverse, as the engine holds it."""
+
+    rule_set: RuleSet
+    rule: Rule
+    unrefunded: int  # of the gross, in the rule set's minor units
+    remaining: tuple[int, ...]  # deductions (rule.part_ids order), payables (party order), recouped
+    engine_line: Line  # the line as its ledger entry recorded it
+
+
+def income_line_refundable(*, line: IncomeLine) -> Refundable | None:
+    """A recognised positive line's refundable state: from its contract version's carried state
+    if it was refunded before, else re-evaluated from its own ledger entry (as a refund of it
+    would be). None for a line that is not a recognised positive split. Call it under the
+    agency's recognition lock (income_recognition_lock) for an answer that stays true."""
+    entry: JournalEntry | None = line.ledger_entry
+    if entry is None or entry.rule_set is None or entry.engine_line is None or entry.engine_state is None:
+        return None
+    rule_set = parse_rule_set(entry.rule_set.document)
+    engine_line = engine_line_load(entry.engine_line)
+    if engine_line.gross <= 0 or engine_line.refund_of is not None:
+        return None
+    state = SplitState.objects.filter(pk=line.contract_version_id).values_list("state", flat=True).first()
+    carried = (state or {}).get("originals", {}).get(engine_line.id)
+    if carried is not None:
+        return Refundable(
+            rule_set=rule_set,
+            rule=rule_set.rule(carried["rule"]),
+            unrefunded=int(carried["unrefunded"]),
+            remaining=tuple(int(value) for value in carried["remaining"]),
+            engine_line=engine_line,
+        )
+    result = Evaluator.from_state(rule_set, entry.engine_state).evaluate(engine_line)
+    if result.error is not None or result.rule is None:
+        return None
+    return Refundable(
+        rule_set=rule_set,
+        rule=result.rule,
+        unrefunded=result.gross,
+        remaining=(*result.deductions, *result.payable, result.recouped),
+        engine_line=engine_line,
+    )
 
 
 # --- period close -------------------------------------------------------------------------------------
