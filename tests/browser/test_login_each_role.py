@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import User
-from apps.common.demo import DEMO_PASSWORD, demo_logins
+from apps.demo.seed import DEMO_PASSWORD, demo_logins
 from tests.conftest import login_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

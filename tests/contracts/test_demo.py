@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from apps.common.demo import demo_seed
 from apps.contracts.models import ContractVersion
 from apps.contracts.selectors import contract_version_in_force
 from apps.creators.models import Creator
+from apps.demo.seed import demo_seed
 
 pytestmark = pytest.mark.django_db
 

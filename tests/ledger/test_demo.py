@@ -1,11 +1,11 @@
-"""The demo world carries ledger entries that verify, and seeding twice posts nothing new."""
+"""The demo world's ledger verifies, holds only income lines' splits, and seeding twice posts nothing new."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
 
-from apps.common.demo import demo_seed
+from apps.demo.seed import demo_seed
 from apps.ledger.models import JournalEntry
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,7 @@ def test_demo_ledger_verifies_and_reseeding_adds_nothing(capsys: pytest.CaptureF
     call_command("verify_ledger")
 
     assert JournalEntry.objects.count() == count
-    kinds = set(JournalEntry.objects.values_list("kind", flat=True))
-    assert {"advance", "income_line", "refund", "manual_adjustment", "reversal"} <= kinds
+    # Income and a refund, each posted by recognition; the seed posts nothing to the ledger itself.
+    assert set(JournalEntry.objects.values_list("kind", flat=True)) == {"income_line", "refund"}
+    assert not JournalEntry.objects.filter(income_line__isnull=True).exists()
     assert "OK: 1 ledger(s) verified" in capsys.readouterr().out

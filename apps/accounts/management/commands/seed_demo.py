@@ -1,10 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from apps.common.demo import DEMO_PASSWORD, demo_logins, demo_seed
+from apps.demo.seed import DEMO_PASSWORD, demo_logins, demo_seed
 
 
 class Command(BaseCommand):
-    help = "Create the demo agency, members, creators and staff user (idempotent) and print the logins."
+    help = (
+        "Create the demo agency, members, creators, signed contracts and brand deals, import the demo "
+        "statement through the income pipeline (idempotent) and print the logins."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument(

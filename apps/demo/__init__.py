@@ -1,0 +1,1 @@
+"""The demo world (`manage.py seed_demo`): a package above every app, which no app imports."""
