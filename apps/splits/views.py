@@ -1,18 +1,23 @@
-"""The simulator page: paste a rule set, type a few income lines, see each split explained."""
+"""The simulator page (paste a rule set, type a few income lines, see each split explained) and the
+published documents: the split algorithm and the canonical statement, from the repository's docs/."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.splits.engine import InvalidDocument
 from apps.splits.forms import IncomeLineFormSet, RuleSetForm
 from apps.splits.services import split_simulate
 
+# The documents the app serves, by the slug of their URL: a fixed list, so no path reaches the disk.
+DOCUMENTS = {"split-rules": "split-rules.md", "statement-csv": "statement-csv.md"}
 # Line fields of the engine's document -> the field of the form row that shows their errors.
 _ROW_FIELDS = {"gross": "gross", "expenses": "expenses", "occurred_at": "occurred_at", "currency": "gross"}
 
@@ -85,3 +90,24 @@ def _example_lines() -> list[dict[str, str]]:
         {"gross": "120000.00", "source": "brand_deal", "platform": "bilibili", "occurred_at": "2026-11-10"},
         {"gross": "800.00", "source": "live_gifts", "platform": "kuaishou", "occurred_at": "2026-11-12"},
     ]
+
+
+def _document_text(name: str) -> str:
+    filename = DOCUMENTS.get(name)
+    if filename is None:
+        raise Http404("No such document.")
+    return (Path(settings.BASE_DIR) / "docs" / filename).read_text(encoding="utf-8")
+
+
+@require_GET
+def document(request: HttpRequest, name: str) -> HttpResponse:
+    """A published document, readable by anyone (the algorithm is public), as preformatted text."""
+    text = _document_text(name)
+    title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")), name)
+    return render(request, "splits/document.html", {"title": title, "text": text, "name": name})
+
+
+@require_GET
+def document_source(request: HttpRequest, name: str) -> HttpResponse:
+    """The document's Markdown source, as plain text (to save, diff or re-implement from)."""
+    return HttpResponse(_document_text(name), content_type="text/plain; charset=utf-8")
