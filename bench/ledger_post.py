@@ -72,6 +72,8 @@ def _create_database() -> None:
 
 def _setup() -> None:
     _create_database()
+    # A bench database is disposable: the ledger refuses TRUNCATE otherwise (ledger migration 0010).
+    os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} -c fenrun.allow_ledger_truncate=on".strip()
     import django
 
     django.setup()
