@@ -134,6 +134,29 @@ def test_unknown_account_goes_to_the_queue_not_to_the_errors(statement_world) ->
     assert set(IncomeLine.objects.values_list("status", "exception_reason", "creator")) == {
         ("exception", "unknown_account", None)
     }
+    # The queue says the same of an id nobody has and of another agency's creator's id.
+    assert dict(IncomeLine.objects.values_list("external_id", "exception_detail")) == {
+        "U-1": "No creator this agency represented on that day has a confirmed douyin account somebody_else",
+        "U-2": "No creator this agency represented on that day has a confirmed youtube account yt_b",
+    }
+
+
+def test_a_row_of_a_represented_creator_on_a_day_outside_the_representation_goes_to_the_queue(
+    statement_world,
+) -> None:
+    """Creator A's representation by agency A starts on 2026-01-01 (tests/factories.py)."""
+    data = (
+        HEADER
+        + "EARLY-1,2025-12-31,douyin,dy_88231,live_gifts,10.00,CNY,,,\n"
+        + "IN-1,2026-01-01,douyin,dy_88231,live_gifts,10.00,CNY,,,\n"
+    ).encode()
+
+    done = run_import(statement_world, "early.csv", data)
+
+    assert (done.imported_count, done.error_count) == (2, 0)
+    early = IncomeLine.objects.get(external_id="EARLY-1")
+    assert (early.status, early.exception_reason, early.creator) == ("exception", "unknown_account", None)
+    assert IncomeLine.objects.get(external_id="IN-1").creator == statement_world.creator_a
 
 
 def test_a_reissued_line_with_another_amount_becomes_an_adjustment_in_the_queue(statement_world) -> None:
