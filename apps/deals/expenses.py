@@ -40,8 +40,9 @@ interleave, so no expense is deducted twice or left behind.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
@@ -338,9 +339,53 @@ def deal_expenses_reissue(*, deal: BrandDeal, expense: DealExpense) -> list[Expe
     return made
 
 
+@dataclass
+class RepairOutcome:
+    deals: int = 0  # deals with approved expenses looked at
+    reissued: int = 0  # lines re-issued with their expenses
+    refused: list[str] = field(default_factory=list)  # "deal: reason" for deals that could not be
+
+
+def deal_expenses_repair(*, agency_id: int | None = None) -> RepairOutcome:
+    """Re-issue the recognised lines of every deal whose approved expenses were not all deducted
+    (what `manage.py deal_expenses_repair` runs once after upgrading: before expenses reached the
+    split, approvals changed nothing in the ledger). One transaction per deal, under the same
+    locks as an approval, so a deal that cannot be repaired stops no other; running it again
+    re-issues nothing more.
+    """
+    from apps.income.recognition import income_recognition_lock
+
+    outcome = RepairOutcome()
+    deals = BrandDeal.objects.filter(expenses__status=DealExpense.Status.APPROVED).distinct().order_by("pk")
+    if agency_id is not None:
+        deals = deals.filter(agency_id=agency_id)
+    for deal_id, deal_agency_id in deals.values_list("pk", "agency_id"):
+        outcome.deals += 1
+        try:
+            with transaction.atomic():
+                income_recognition_lock(deal_agency_id)
+                deal = (
+                    BrandDeal.objects.select_for_update(no_key=True, of=("self",))
+                    .select_related("agency")
+                    .get(pk=deal_id)
+                )
+                expense = (
+                    DealExpense.objects.filter(deal=deal, status=DealExpense.Status.APPROVED)
+                    .order_by("-decided_at", "-pk")
+                    .first()
+                )
+                if expense is not None:
+                    outcome.reissued += len(deal_expenses_reissue(deal=deal, expense=expense))
+        except ApplicationError as error:
+            outcome.refused.append(f"{deal_id}: {error.message}")
+    return outcome
+
+
 __all__ = [
     "DealExpenseBook",
+    "RepairOutcome",
     "deal_expenses_approved",
     "deal_expenses_deducted",
     "deal_expenses_reissue",
+    "deal_expenses_repair",
 ]

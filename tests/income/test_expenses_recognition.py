@@ -232,3 +232,48 @@ def test_a_line_whose_contract_accepts_no_expenses_waits_in_the_queue(world) -> 
     assert "9,000.00" in line.exception_detail
     assert _payable(world.creator_a) == 0
     assert deal_expense_cap(deal=deal).deducted_minor == 0
+
+
+def test_the_deal_shows_what_of_its_approved_expenses_was_deducted(world) -> None:
+    from tests.conftest import api_as, web_as
+
+    active_contract(world)
+    deal = _deal(world)
+    _approve(world, deal, 9_000_00)
+    _statement(world, _pay(world, "P-1", "30000.00"))
+
+    body = api_as(world.creator_a.user).get(f"/api/v1/deals/{deal.public_id}/").json()
+    assert (body["expenses_cap"]["approved"], body["expenses_cap"]["deducted"]) == ("9000.00", "4500.00")
+    page = web_as(world.manager_a).get(f"/deals/{deal.public_id}/")
+    assert page.status_code == 200
+    assert "4,500.00" in page.content.decode()
+
+
+def test_the_repair_command_deducts_expenses_approved_before_they_reached_the_split(world) -> None:
+    """Approvals made before this fix changed nothing in the ledger; the command re-issues."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    active_contract(world)
+    deal = _deal(world)
+    _statement(world, _pay(world, "P-1", "60000.00"))
+    expense = deal_expense_submit(
+        deal=deal,
+        actor=world.manager_a,
+        description="Studio",
+        amount_minor=9_000_00,
+        receipt=SimpleUploadedFile("receipt.pdf", PDF, content_type="application/pdf"),
+    )
+    # As the old approval left it: approved, and nothing else.
+    DealExpense.objects.filter(pk=expense.pk).update(
+        status=DealExpense.Status.APPROVED, decided_by=world.creator_a.user, decided_at=timezone.now()
+    )
+    assert _payable(world.creator_a) == 39_900_00
+
+    call_command("deal_expenses_repair")
+    assert _payable(world.creator_a) == 33_600_00
+    call_command("deal_expenses_repair")  # again: nothing more
+
+    assert ExpenseReissue.objects.count() == 1
+    assert _payable(world.creator_a) == 33_600_00
+    _verified(world)

@@ -144,6 +144,8 @@ class DealDetailOutput(DealOutput):
             "cap": to_decimal_string(cap.cap_minor, deal.currency),
             "approved": to_decimal_string(cap.approved_minor, deal.currency),
             "remaining": to_decimal_string(cap.remaining_minor, deal.currency),
+            # What of the approved expenses the split has deducted from the deal's payments.
+            "deducted": to_decimal_string(cap.deducted_minor, deal.currency),
             "percent": cap.percent,
             "reason": cap.reason,
         }
