@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.ids import uuid7
+from apps.common.validators import EARLIEST_MOMENT, LATEST_MOMENT_EXCLUSIVE
 from apps.creators.models import Platform
 
 CHUNK_SIZE = 5_000
@@ -187,6 +188,8 @@ class IncomeLine(models.Model):
         NO_CONTRACT = "no_contract", _("No contract in force")
         NO_FX_RATE = "no_fx_rate", _("No exchange rate recorded")
         ENGINE_ERROR = "engine_error", _("The split rules refused the line")
+        # Stored before imports checked dates (income migration 0007 moved them here).
+        DATE_OUT_OF_RANGE = "date_out_of_range", _("Date outside the accepted range")
 
     # Time-ordered (apps/common/ids; fenrun_uuid7() in SQL, migration 0006): a chunk's lines
     # go to the unique index's right edge, on insert and on recognition's non-HOT update.
@@ -284,6 +287,12 @@ class IncomeLine(models.Model):
             models.CheckConstraint(
                 condition=~Q(status__in=["matched", "recognised"]) | Q(creator__isnull=False),
                 name="income_line_matched_has_creator",
+            ),
+            # A business date in some zone (apps.common.validators): a BC or year-10000 instant
+            # cannot be read back into Python, and one such line made every page listing it 500.
+            models.CheckConstraint(
+                condition=Q(occurred_at__gte=EARLIEST_MOMENT, occurred_at__lt=LATEST_MOMENT_EXCLUSIVE),
+                name="income_line_occurred_in_bounds",
             ),
         ]
         indexes = [

@@ -50,3 +50,37 @@ def test_format_for_people() -> None:
     assert format_money(31277, "USD") == "US$312.77"
     assert format_money(-2000, "CNY") == "-¥20.00"
     assert format_money(1000, "JPY") == "JP¥1,000"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "１２３",  # full-width
+        "１２３.４５",
+        "٣",  # Arabic-Indic
+        "۱۲۳",  # Extended Arabic-Indic (Persian)
+        "१२३",  # Devanagari
+        "1,٢٣٤.00",  # one script inside a grouped number
+        "12³",  # a superscript is a digit to Python too
+    ],
+)
+def test_digits_other_than_0_9_are_refused_with_a_clear_message(text: str) -> None:
+    # Python's int() and Decimal() read all of these as numbers; money never does.
+    with pytest.raises(MoneyError, match="digits 0-9"):
+        to_minor(text, "CNY", allow_thousands=True)
+
+
+@pytest.mark.django_db
+def test_the_deals_api_refuses_an_amount_in_other_digits(world) -> None:
+    from apps.deals.models import BrandDeal
+    from tests.conftest import api_as
+    from tests.deals.test_api import create_payload
+
+    for fee in ("１０,０００.００", "١٠٠٠٠.٠٠"):
+        response = api_as(world.manager_a).post(
+            "/api/v1/deals/", create_payload(world, fee=fee), format="json"
+        )
+        assert response.status_code == 400, response.content
+        assert response.json()["code"] == "invalid_amount"
+        assert "0-9" in response.json()["detail"]
+    assert not BrandDeal.objects.exists()

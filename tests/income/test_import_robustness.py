@@ -243,6 +243,26 @@ def test_the_same_youtube_month_written_two_ways_is_imported_once(statement_worl
     assert list(IncomeLine.objects.values_list("external_id", flat=True)) == ["YT-UCx9f3-2026-11"]
 
 
+def test_youtube_months_recorded_under_their_raw_text_get_the_parsed_key(statement_world) -> None:
+    import importlib
+
+    from django.apps import apps as registry
+
+    header = "Channel,Month,Channel title,Your estimated revenue (USD)\n"
+    run_import(statement_world, "a.csv", f"{header}UCx9f3,Nov 2026,Main,312.77\n".encode(), format="youtube")
+    # As the adapter keyed it before: the month as written.
+    IncomeLine.objects.update(external_id="YT-UCx9f3-Nov 2026")
+
+    migration = importlib.import_module("apps.income.migrations.0008_youtube_month_keys")
+    migration.normalise_youtube_month_keys(registry, None)
+    again = run_import(
+        statement_world, "b.csv", f"{header}UCx9f3,2026-11,Main,312.77\n".encode(), format="youtube"
+    )
+
+    assert (again.imported_count, again.duplicate_count) == (0, 1)
+    assert list(IncomeLine.objects.values_list("external_id", flat=True)) == ["YT-UCx9f3-2026-11"]
+
+
 def test_a_douyin_settlement_number_is_one_key_however_its_digits_are_written(statement_world) -> None:
     header = "结算单号,结算时间,达人抖音号,收入类型,结算金额(元),关联结算单号\n"
     run_import(
