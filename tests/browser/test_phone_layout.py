@@ -20,6 +20,7 @@ PAGES = {
         "/income/",
         "/deals/",
         "/splits/simulator/",
+        "/splits/docs/split-rules/",
         "/me/tokens/",
     ],
     "manager@demo.fenrun.local": [
@@ -42,6 +43,9 @@ def test_main_pages_fit_a_phone(live_browser_page) -> None:
         if email.startswith("creator"):
             page.goto("/contracts/")
             urls = [*urls, page.locator("main a[href*='/contracts/v/']").first.get_attribute("href")]
+            # A line of the demo statement, with its explanation.
+            page.goto("/income/")
+            urls = [*urls, page.locator("main a[href*='/income/lines/']").first.get_attribute("href")]
         for url in urls:
             response = page.goto(url)
             assert response is not None and response.status == 200, (
