@@ -1,4 +1,4 @@
-"""The split engine: the open algorithm of shared/spec/split-rules.md, exactly, in pure Python.
+"""The split engine: the open algorithm of docs/split-rules.md, exactly, in pure Python.
 
 Design
 ------
