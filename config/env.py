@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import environ
 
@@ -39,8 +40,38 @@ def whole_number(name: str, *, default: int) -> int:
     return int(raw)
 
 
+# The database role web, worker and beat connect as when `make run` makes it (scripts/devserver.py);
+# docker-compose names its own (see README, "Database roles").
+APP_DATABASE_ROLE = "fenrun_app"
+
+
+def database_url_as(url: str, user: str, password: str | None = None) -> str:
+    """`url` with another user (and that user's password, or none): same server and database."""
+    parts = urlsplit(url)
+    where = parts.netloc.rpartition("@")[2]
+    secret = f":{quote(password, safe='')}" if password else ""
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}{secret}@{where}"))
+
+
+def database_url_credentials(url: str) -> tuple[str, str | None]:
+    """The user and password a database URL names (the password None when it has none)."""
+    parts = urlsplit(url)
+    if not parts.username:
+        raise ConfigurationError("the database URL names no user (postgres://user:password@host:5432/name).")
+    return unquote(parts.username), unquote(parts.password) if parts.password else None
+
+
 def database_config(*, allow_embedded: bool) -> dict[str, Any]:
-    """DATABASE_URL, or (development and tests only) the embedded PostgreSQL."""
+    """DATABASE_URL, or (development and tests only) the embedded PostgreSQL.
+
+    DATABASE_URL is the role this process connects as. Web, worker and beat use the app's
+    restricted role; `migrate` and `manage.py db_roles_grant` run with the owner's URL in
+    DATABASE_URL (docker-compose's migrate service). The local tools that run both kinds of
+    process read the owner's URL from DATABASE_OWNER_URL: scripts/devserver.py (`make run`)
+    migrates with it and serves as DATABASE_URL's role; scripts/with_database.py (`make test`,
+    `make migrate`…) runs its command as the owner. Without DATABASE_URL, the embedded server's
+    superuser is the owner.
+    """
     url = env.str("DATABASE_URL", default="")
     if not url:
         if not allow_embedded:

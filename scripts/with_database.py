@@ -1,7 +1,10 @@
-"""Run a command with DATABASE_URL pointing at a real PostgreSQL.
+"""Run a command with DATABASE_URL pointing at a real PostgreSQL, as the owner of the tables.
 
-If DATABASE_URL is set it is used as is; otherwise the embedded PostgreSQL of
-config/embedded.py is started (or reused).
+The commands run here (`make test`, `migrate`, `seed`, `typecheck`, `bench`) need the owner:
+pytest-django creates the test database, migrations alter tables, the benchmarks truncate
+theirs. So DATABASE_OWNER_URL, when set, becomes the command's DATABASE_URL (DATABASE_URL then
+names the app's restricted role, which only `make run` uses); otherwise DATABASE_URL is used as
+is; otherwise the embedded PostgreSQL of config/embedded.py is started (or reused).
 
 Usage: python scripts/with_database.py [--database NAME] -- COMMAND ...
        python scripts/with_database.py --stop
@@ -36,6 +39,8 @@ def main(argv: list[str]) -> int:
     if not command:
         print("usage: with_database.py -- COMMAND ...", file=sys.stderr)
         return 2
+    if os.environ.get("DATABASE_OWNER_URL"):
+        os.environ["DATABASE_URL"] = os.environ.pop("DATABASE_OWNER_URL")
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded.embedded_database_url()
     if "--database" in argv[: argv.index("--") if "--" in argv else 0]:

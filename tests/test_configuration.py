@@ -109,3 +109,55 @@ def test_compose_file_describes_the_production_stack() -> None:
     assert set(compose["volumes"]) >= {"postgres-data", "redis-data"}
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements/prod.lock" in dockerfile and "--require-hashes" in dockerfile
+
+
+def _url_user(url: str) -> str:
+    return url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[0]
+
+
+def test_compose_runs_the_app_as_its_restricted_database_role() -> None:
+    """Issue 11: web, worker and beat connected as the owner of the ledger tables (a superuser)."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert _url_user(environment["DATABASE_URL"]) == "fenrun_app", name
+        assert "${POSTGRES_APP_PASSWORD" in environment["DATABASE_URL"], name
+        # The owner's password reaches no long-running process.
+        assert not any("POSTGRES_PASSWORD" in str(value) for value in environment.values()), name
+    migrate = services["migrate"]
+    assert _url_user(migrate["environment"]["DATABASE_URL"]) == owner != "fenrun_app"
+    command = " ".join(migrate["command"])
+    assert command.index("manage.py migrate") < command.index(
+        "manage.py db_roles_grant --role fenrun_app --password-env POSTGRES_APP_PASSWORD"
+    )
+    assert migrate["environment"]["POSTGRES_APP_PASSWORD"].startswith("${POSTGRES_APP_PASSWORD")
+
+
+def test_database_urls_for_another_role_keep_the_server_and_database() -> None:
+    from config.env import database_url_as, database_url_credentials
+
+    embedded = "postgresql://postgres:@/fenrun?host=/work/.run/pgdata"
+    assert database_url_as(embedded, "fenrun_app") == "postgresql://fenrun_app@/fenrun?host=/work/.run/pgdata"
+    url = database_url_as("postgres://fenrun:owner@db:5432/fenrun", "fenrun_app", "p@ss/word")
+    assert url == "postgres://fenrun_app:p%40ss%2Fword@db:5432/fenrun"
+    assert database_url_credentials(url) == ("fenrun_app", "p@ss/word")
+    assert database_url_credentials(embedded) == ("postgres", None)
+
+
+def test_with_database_runs_its_command_as_the_owner() -> None:
+    """`make test` and `make migrate` need the owner: DATABASE_OWNER_URL wins over DATABASE_URL."""
+    script = "import os; print(os.environ['DATABASE_URL'], 'DATABASE_OWNER_URL' in os.environ)"
+    result = subprocess.run(
+        [sys.executable, "scripts/with_database.py", "--", sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": "postgres://fenrun_app@127.0.0.1:5432/x",
+            "DATABASE_OWNER_URL": "postgres://fenrun@127.0.0.1:5432/x",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["postgres://fenrun@127.0.0.1:5432/x", "False"], result.stderr
