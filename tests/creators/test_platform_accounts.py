@@ -284,3 +284,26 @@ def test_an_agency_cannot_rename_a_creator(world: World, field: str) -> None:
         f"/api/v1/creators/{shared.public_id}/", {field: value}, format="json"
     )
     assert response.status_code == 200
+
+
+def test_a_request_is_seen_by_the_creator_and_the_agency_that_asked_only(world: World) -> None:
+    """Agency B represented creator A2 until June; agency A alone represents them now and asks for
+    an account: B does not see the request, nor, once confirmed, who asked."""
+    representation_open(agency=world.agency_b, creator=world.creator_a2, started_on=datetime.date(2026, 1, 1))
+    representation_close(agency=world.agency_b, creator=world.creator_a2, ended_on=datetime.date(2026, 6, 30))
+    claim = _add(world.manager_a, world.creator_a2, "weibo", "wb_seen")
+    assert claim.status_code == 201, claim.content
+    assert claim.json()["requested_by_agency"] == "Agency A"
+
+    def listed(actor: Any) -> list[dict[str, Any]]:
+        creators = api_as(actor).get("/api/v1/creators/").json()
+        rows = creators.get("results", creators) if isinstance(creators, dict) else creators
+        (creator,) = [c for c in rows if c["public_id"] == str(world.creator_a2.public_id)]
+        return [a for a in creator["platform_accounts"] if a["account_id"] == "wb_seen"]
+
+    assert listed(world.creator_a2.user)[0]["status"] == "pending"
+    assert listed(world.viewer_a)[0]["requested_by_agency"] == "Agency A"
+    assert listed(world.owner_b) == []
+    api_as(world.creator_a2.user).post(f"/api/v1/platform-accounts/{claim.json()['public_id']}/confirm/")
+    (confirmed,) = listed(world.owner_b)
+    assert (confirmed["status"], confirmed["requested_by_agency"]) == ("confirmed", None)

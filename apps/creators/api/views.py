@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api import validated
+from apps.common.pagination import Pagination, paginated
 from apps.creators.models import Creator, Platform, PlatformAccount
 from apps.creators.selectors import (
     creator_get_for_actor,
@@ -36,9 +37,16 @@ class PlatformAccountOutput(serializers.Serializer):
         help_text="pending: an agency asked for it and the creator has not decided; only a confirmed "
         "account routes statement rows.",
     )
-    requested_by_agency = serializers.CharField(
-        source="requested_by_agency.name", default=None, allow_null=True, help_text="Who asked for it."
+    requested_by_agency = serializers.SerializerMethodField(
+        help_text="The agency that asked for a pending or rejected account (null once confirmed)."
     )
+
+    def get_requested_by_agency(self, account: PlatformAccount) -> str | None:
+        # Only pending and rejected accounts are shown to the creator and the agency that asked;
+        # a confirmed one is shown to every agency of the creator, which must not learn the others.
+        if account.status == PlatformAccount.Status.CONFIRMED or account.requested_by_agency is None:
+            return None
+        return account.requested_by_agency.name
 
 
 class CreatorOutput(serializers.Serializer):
@@ -50,9 +58,11 @@ class CreatorOutput(serializers.Serializer):
 
 
 class CreatorListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses=CreatorOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(CreatorOutput(creator_list_for_actor(actor=request.user), many=True).data)
+        return paginated(self, request, creator_list_for_actor(actor=request.user), CreatorOutput)
 
 
 class CreatorDetailApi(APIView):
