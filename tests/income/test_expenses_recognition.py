@@ -277,3 +277,91 @@ def test_the_repair_command_deducts_expenses_approved_before_they_reached_the_sp
     assert ExpenseReissue.objects.count() == 1
     assert _payable(world.creator_a) == 33_600_00
     _verified(world)
+
+
+def _usd_deal(world: Any) -> Any:
+    import datetime
+    from decimal import Decimal
+
+    from apps.income.models import FxRate
+
+    FxRate.objects.create(
+        base="USD", quote="CNY", date=datetime.date(2027, 1, 1), rate=Decimal("7.0000"), source="PBOC"
+    )
+    return deal_create(
+        actor=world.manager_a,
+        agency=world.agency_a,
+        creator=world.creator_a,
+        brand="Tea Co",
+        platform="douyin",
+        fee_minor=10_000_00,
+        currency="USD",
+        due_on=datetime.date(2027, 1, 15),
+        order_ref="XT-USD",
+    )
+
+
+def _pay_usd(key: str = "P-USD") -> str:
+    return f"{key},2027-01-10T10:00:00+08:00,douyin,dy_a,brand_deal,10000.00,USD,XT-USD,,Tea Co video"
+
+
+def test_a_converted_payment_with_expenses_to_deduct_waits_in_the_queue(world) -> None:
+    active_contract(world)  # the split rules are in CNY
+    deal = _usd_deal(world)
+    _approve(world, deal, 1_000_00)
+
+    _statement(world, _pay_usd())
+
+    line = IncomeLine.objects.get(external_id="P-USD")
+    assert (line.status, line.exception_reason) == ("exception", "engine_error")
+    assert "converted from USD to CNY" in line.exception_detail
+    assert "$1,000.00" in line.exception_detail or "US$1,000.00" in line.exception_detail
+    assert _payable(world.creator_a) == 0
+
+
+def test_an_approval_that_cannot_reach_a_converted_payment_is_refused(world) -> None:
+    from apps.common.exceptions import ApplicationError
+
+    active_contract(world)
+    deal = _usd_deal(world)
+    _statement(world, _pay_usd())
+    assert IncomeLine.objects.get(external_id="P-USD").status == "recognised"
+    before = _payable(world.creator_a)
+    expense = deal_expense_submit(
+        deal=deal,
+        actor=world.manager_a,
+        description="Studio",
+        amount_minor=1_000_00,
+        receipt=SimpleUploadedFile("receipt.pdf", PDF, content_type="application/pdf"),
+    )
+
+    with pytest.raises(ApplicationError) as error:
+        deal_expense_approve(expense=expense, actor=world.creator_a.user)
+
+    assert error.value.code == "expenses_not_deductible"
+    assert DealExpense.objects.get(pk=expense.pk).status == DealExpense.Status.SUBMITTED
+    assert not ExpenseReissue.objects.exists()
+    assert _payable(world.creator_a) == before
+
+
+def test_an_approval_after_a_partial_refund_reissues_what_is_left_under_its_own_cap(world) -> None:
+    active_contract(world)
+    deal = _deal(world)
+    _statement(world, _pay(world, "P-1", "60000.00"))
+    _statement(
+        world,
+        "R-1,2027-01-20T10:00:00+08:00,douyin,dy_a,brand_deal,-20000.00,CNY,XT-9000,P-1,Partial refund",
+        name="r.csv",
+    )
+    assert _payable(world.creator_a) == 39_900_00 - 13_300_00
+
+    _approve(world, deal, 9_000_00)
+
+    reissue = ExpenseReissue.objects.get(original_line__external_id="P-1")
+    assert (reissue.reversal_line.gross_minor, reissue.reissue_line.gross_minor) == (-40_000_00, 40_000_00)
+    # 15 % of the 40,000.00 left: 6,000.00 now; 3,000.00 stays approved, not deducted.
+    assert income_line_split(line=reissue.reissue_line)["result"]["deductions"]["expenses"] == "6000.00"
+    cap = deal_expense_cap(deal=deal)
+    assert (cap.deducted_minor, cap.undeducted_minor) == (6_000_00, 3_000_00)
+    assert _payable(world.creator_a) == 22_400_00  # 70 % × (40,000 − 2,000 − 6,000)
+    _verified(world)
