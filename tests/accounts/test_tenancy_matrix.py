@@ -63,14 +63,14 @@ def test_every_role_reads_only_its_own_tenant(world: World) -> None:
 
 
 def test_lists_contain_only_visible_rows(world: World) -> None:
-    creators = {c["display_name"] for c in api_as(world.viewer_a).get("/api/v1/creators/").json()}
+    creators = {c["display_name"] for c in api_as(world.viewer_a).get("/api/v1/creators/").json()["results"]}
     assert creators == {"Creator A", "Creator A2"}
-    assert {c["display_name"] for c in api_as(world.creator_b.user).get("/api/v1/creators/").json()} == {
-        "Creator B"
-    }
-    agencies = [a["name"] for a in api_as(world.owner_b).get("/api/v1/agencies/").json()]
+    assert {
+        c["display_name"] for c in api_as(world.creator_b.user).get("/api/v1/creators/").json()["results"]
+    } == {"Creator B"}
+    agencies = [a["name"] for a in api_as(world.owner_b).get("/api/v1/agencies/").json()["results"]]
     assert agencies == ["Agency B"]
-    assert api_as(world.staff).get("/api/v1/creators/").json() == []
+    assert api_as(world.staff).get("/api/v1/creators/").json()["results"] == []
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ def test_permission_matrix(world) -> None:
         format="json",
     )
     assert response.status_code == 404
-    assert api_as(world.owner_b).get(BASE).json() == []
+    assert api_as(world.owner_b).get(BASE).json()["results"] == []
 
 
 def test_contract_list_query_count(world, django_assert_max_num_queries) -> None:
@@ -161,7 +161,7 @@ def test_contract_list_query_count(world, django_assert_max_num_queries) -> None
     client = api_as(world.manager_a)
     with django_assert_max_num_queries(6):
         response = client.get(BASE)
-    assert len(response.json()) == 2
+    assert len(response.json()["results"]) == 2
 
 
 def test_agency_templates(world) -> None:
@@ -174,9 +174,11 @@ def test_agency_templates(world) -> None:
         "default_rule_set": tiered_rules(),
     }
     assert client.post(f"{BASE}templates/", body, format="json").status_code == 201
-    names = {template["name"] for template in client.get(f"{BASE}templates/").json()}
+    names = {template["name"] for template in client.get(f"{BASE}templates/").json()["results"]}
     assert {"Our standard", "独家经纪合同", "Single campaign"} <= names
-    assert all(t["name"] != "Our standard" for t in api_as(world.owner_b).get(f"{BASE}templates/").json())
+    assert all(
+        t["name"] != "Our standard" for t in api_as(world.owner_b).get(f"{BASE}templates/").json()["results"]
+    )
     bad = client.post(f"{BASE}templates/", {**body, "body": "{{ secret_key }}"}, format="json")
     assert bad.json()["code"] == "invalid_template"
 

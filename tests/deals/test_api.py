@@ -120,7 +120,7 @@ def test_creators_see_their_own_deals_and_payment_status_only(world) -> None:
     mine = deal(world)
     deal(world, creator=world.creator_a2)
     deal(world, actor=world.owner_b, agency=world.agency_b, creator=world.creator_b)
-    body = api_as(world.creator_a.user).get("/api/v1/deals/").json()
+    body = api_as(world.creator_a.user).get("/api/v1/deals/").json()["results"]
     assert [item["public_id"] for item in body] == [str(mine.public_id)]
     assert body[0]["status"] == "contracted" and body[0]["paid"] == "0.00"
 
@@ -130,7 +130,7 @@ def test_the_list_is_a_constant_number_of_queries(world, django_assert_max_num_q
         deal(world, brand=f"Brand {number}")
     with django_assert_max_num_queries(6):
         response = api_as(world.finance_a).get("/api/v1/deals/")
-    assert len(response.json()) == 5
+    assert len(response.json()["results"]) == 5
 
 
 # --- the permission matrix ------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_roles_of_the_deals_own_agency(world, role, can_edit, can_act_on_queue) 
 
 def test_creators_have_no_queue(world) -> None:
     exception_line(world.agency_a, world.creator_a)
-    assert api_as(world.creator_a.user).get("/api/v1/deals/exceptions/").json() == []
+    assert api_as(world.creator_a.user).get("/api/v1/deals/exceptions/").json()["results"] == []
 
 
 def test_queue_actions_over_the_api(world) -> None:

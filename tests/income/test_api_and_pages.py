@@ -65,7 +65,7 @@ def test_a_creator_sees_their_lines_with_split_and_explanation(
     creator = api_as(world.creator_a.user)
 
     with django_assert_max_num_queries(8):
-        lines = creator.get("/api/v1/income/lines/").json()
+        lines = creator.get("/api/v1/income/lines/").json()["results"]
     recognised = [line for line in lines if line["status"] == "recognised"]
     detail = creator.get(f"/api/v1/income/lines/{recognised[0]['public_id']}/").json()
     other = IncomeLine.objects.exclude(creator=world.creator_a).first()

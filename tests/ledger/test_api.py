@@ -100,9 +100,13 @@ def test_balances_and_monthly_totals_are_scoped(books: Books) -> None:
     _entry_b(books)
     creator_user = books.world.creator_a.user
 
-    mine = api_as(creator_user).get(BALANCES).json()
-    months = api_as(creator_user).get(BALANCES, {"period": "2026-03"}).json()
-    agency = api_as(books.world.owner_a).get(BALANCES, {"agency": str(books.world.agency_b.public_id)}).json()
+    mine = api_as(creator_user).get(BALANCES).json()["results"]
+    months = api_as(creator_user).get(BALANCES, {"period": "2026-03"}).json()["results"]
+    agency = (
+        api_as(books.world.owner_a)
+        .get(BALANCES, {"agency": str(books.world.agency_b.public_id)})
+        .json()["results"]
+    )
 
     assert {row["account"]["purpose"] for row in mine} == {"creator_payable", "advances_receivable"}
     payable = next(row for row in months if row["account"]["purpose"] == "creator_payable")

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.models import User
 from apps.accounts.services import access_token_create, access_token_revoke
 from apps.common.api import validated
+from apps.common.pagination import Pagination, paginated
 from apps.common.tenancy import scope_for
 
 
@@ -68,13 +69,16 @@ class AccessTokenOutput(serializers.Serializer):
 
 
 class AccessTokenListCreateApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         expires_in_days = serializers.IntegerField(min_value=1, max_value=366, default=90)
 
     @extend_schema(responses=AccessTokenOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(AccessTokenOutput(cast(User, request.user).access_tokens.all(), many=True).data)
+        tokens = cast(User, request.user).access_tokens.order_by("-created_at", "-id")
+        return paginated(self, request, tokens, AccessTokenOutput)
 
     @extend_schema(request=InputSerializer, responses={201: AccessTokenOutput})
     def post(self, request: Request) -> Response:

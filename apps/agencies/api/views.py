@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from apps.agencies.selectors import agency_get_for_actor, agency_list_for_actor, membership_list_for_actor
 from apps.agencies.services import agency_update
 from apps.common.api import validated
+from apps.common.pagination import Pagination, paginated
 
 
 class AgencyOutput(serializers.Serializer):
@@ -31,9 +32,11 @@ class MembershipOutput(serializers.Serializer):
 
 
 class AgencyListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses=AgencyOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(AgencyOutput(agency_list_for_actor(actor=request.user), many=True).data)
+        return paginated(self, request, agency_list_for_actor(actor=request.user), AgencyOutput)
 
 
 class AgencyDetailApi(APIView):
@@ -55,8 +58,10 @@ class AgencyDetailApi(APIView):
 
 
 class MembershipListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses=MembershipOutput(many=True))
     def get(self, request: Request, public_id: UUID) -> Response:
         agency = agency_get_for_actor(actor=request.user, public_id=public_id)
         members = membership_list_for_actor(actor=request.user, agency=agency)
-        return Response(MembershipOutput(members, many=True).data)
+        return paginated(self, request, members, MembershipOutput)

@@ -20,6 +20,7 @@ from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import BusinessDateField, validated
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
+from apps.common.pagination import Pagination, paginated
 from apps.common.parsers import JSONParser
 from apps.creators.models import Platform
 from apps.creators.selectors import creator_get_for_actor
@@ -179,6 +180,8 @@ def _detail(request: Request, deal: BrandDeal, status: int = 200) -> Response:
 
 
 class DealListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         agency = serializers.UUIDField()
         creator = serializers.UUIDField()
@@ -215,7 +218,7 @@ class DealListApi(APIView):
         if request.query_params.get("agency"):
             agency_id = agency_get_for_actor(actor=request.user, public_id=request.query_params["agency"]).pk
         deals = deal_list_for_actor(actor=request.user, status=status, agency_id=agency_id)
-        return Response(DealOutput(deals, many=True).data)
+        return paginated(self, request, deals, DealOutput)
 
     @extend_schema(request=InputSerializer, responses={201: DealDetailOutput})
     def post(self, request: Request) -> Response:
@@ -373,13 +376,15 @@ def receipt_response(expense: Any) -> FileResponse:
 
 
 class ExceptionLineListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(parameters=[OpenApiParameter("agency", UUID)], responses=ExceptionLineOutput(many=True))
     def get(self, request: Request) -> Response:
         agency_id = None
         if request.query_params.get("agency"):
             agency_id = agency_get_for_actor(actor=request.user, public_id=request.query_params["agency"]).pk
         lines = exception_line_list_for_actor(actor=request.user, agency_id=agency_id)
-        return Response(ExceptionLineOutput(lines, many=True).data)
+        return paginated(self, request, lines, ExceptionLineOutput)
 
 
 class ExceptionLineAssignDealApi(APIView):

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import validated
 from apps.common.money import to_decimal_string
+from apps.common.pagination import IdCursorPagination, Pagination, paginated
 from apps.income.models import IncomeLine, StatementImport
 from apps.income.pipeline import statement_import_create
 from apps.income.recognition import income_line_split
@@ -90,6 +91,7 @@ class IncomeLineOutput(serializers.Serializer):
 
 
 class StatementImportListApi(APIView):
+    pagination_class = Pagination
     parser_classes = [MultiPartParser]
 
     class InputSerializer(serializers.Serializer):
@@ -100,8 +102,8 @@ class StatementImportListApi(APIView):
 
     @extend_schema(responses=StatementImportOutput(many=True))
     def get(self, request: Request) -> Response:
-        imports = statement_import_list_for_actor(actor=request.user)[:100]
-        return Response(StatementImportOutput(imports, many=True).data)
+        imports = statement_import_list_for_actor(actor=request.user)
+        return paginated(self, request, imports, StatementImportOutput)
 
     @extend_schema(request={"multipart/form-data": InputSerializer}, responses={202: StatementImportOutput})
     def post(self, request: Request) -> Response:
@@ -121,6 +123,10 @@ class StatementImportDetailApi(APIView):
 
 
 class IncomeLineListApi(APIView):
+    """Newest first by id, a page at a time (a cursor: an agency may hold millions of lines)."""
+
+    pagination_class = IdCursorPagination
+
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=IncomeLine.Status.values)],
         responses=IncomeLineOutput(many=True),
@@ -129,7 +135,7 @@ class IncomeLineListApi(APIView):
         lines = income_line_list_for_actor(
             actor=request.user, status=request.query_params.get("status") or None
         )
-        return Response(IncomeLineOutput(lines[:500], many=True).data)
+        return paginated(self, request, lines, IncomeLineOutput)
 
 
 class IncomeLineDetailApi(APIView):

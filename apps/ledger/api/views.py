@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.common.api import validated
 from apps.common.money import to_decimal_string
+from apps.common.pagination import Pagination, paginated
 from apps.ledger.selectors import (
     balance_list_for_actor,
     entry_get_for_actor,
@@ -99,6 +100,8 @@ class EntryPagination(CursorPagination):
 
 
 class EntryListApi(APIView):
+    pagination_class = EntryPagination
+
     class FilterSerializer(serializers.Serializer):
         account = serializers.UUIDField(required=False)
         creator = serializers.UUIDField(required=False)
@@ -115,9 +118,7 @@ class EntryListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = validated(self.FilterSerializer, request.query_params)
         entries = entry_list_for_actor(actor=request.user, **filters)
-        paginator = EntryPagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(EntryOutput(page, many=True).data)
+        return paginated(self, request, entries, EntryOutput)
 
 
 class EntryDetailApi(APIView):
@@ -127,6 +128,8 @@ class EntryDetailApi(APIView):
 
 
 class BalanceListApi(APIView):
+    pagination_class = Pagination
+
     class FilterSerializer(serializers.Serializer):
         creator = serializers.UUIDField(required=False)
         agency = serializers.UUIDField(required=False)
@@ -145,9 +148,9 @@ class BalanceListApi(APIView):
         period = filters.pop("period", None)
         if period is not None:
             months = period_balance_list_for_actor(actor=request.user, period=period, **filters)
-            return Response(PeriodBalanceOutput(months, many=True).data)
+            return paginated(self, request, months, PeriodBalanceOutput)
         balances = balance_list_for_actor(actor=request.user, **filters)
-        return Response(BalanceOutput(balances, many=True).data)
+        return paginated(self, request, balances, BalanceOutput)
 
 
 __all__ = ["BalanceListApi", "EntryDetailApi", "EntryListApi"]
