@@ -9,7 +9,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.common.money import format_money
-from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable
+from apps.deals.models import (
+    BrandDeal,
+    DealExpense,
+    DealPayment,
+    Deliverable,
+    ExpenseDeduction,
+    ExpenseReissue,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,13 +56,36 @@ class DealPaymentInline(admin.TabularInline):
     can_delete = False
 
 
+class ExpenseDeductionInline(admin.TabularInline):
+    model = ExpenseDeduction
+    extra = 0
+    fields = ("income_line", "amount_minor", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+class ExpenseReissueInline(admin.TabularInline):
+    model = ExpenseReissue
+    fk_name = "deal"
+    extra = 0
+    fields = ("expense", "original_line", "reversal_line", "reissue_line", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(BrandDeal)
 class BrandDealAdmin(ReadOnlyAdmin):
     list_display = ("brand", "campaign", "agency", "creator", "fee", "paid", "status", "due_on")
     list_filter = ("status", "platform")
     search_fields = ("brand", "campaign", "order_ref", "public_id")
     list_select_related = ("agency", "creator")
-    inlines = (DeliverableInline, DealExpenseInline, DealPaymentInline)
+    inlines = (
+        DeliverableInline,
+        DealExpenseInline,
+        DealPaymentInline,
+        ExpenseDeductionInline,
+        ExpenseReissueInline,
+    )
 
     @admin.display(description="fee")
     def fee(self, deal: BrandDeal) -> str:

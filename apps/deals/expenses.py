@@ -39,6 +39,7 @@ interleave, so no expense is deducted twice or left behind.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -243,7 +244,8 @@ def _adjustment_line(original: IncomeLine, *, gross_minor: int, kind: str, descr
         platform_account_id=original.platform_account_id,
         platform=original.platform,
         account_id=original.account_id,
-        external_id=f"expenses:{original.public_id}:{kind}",
+        # Random as well: an agency's statement could otherwise hold the id first.
+        external_id=f"expenses:{original.public_id}:{kind}:{uuid.uuid4().hex[:12]}",
         source=original.source,
         gross_minor=gross_minor,
         currency=original.currency,
