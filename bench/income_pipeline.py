@@ -120,7 +120,13 @@ def setup(creators: int) -> object:
         )
         PlatformAccount.objects.bulk_create(
             [
-                PlatformAccount(creator=c, platform="douyin", account_id=f"bench_dy_{i}")
+                # Confirmed, as the creator's own registration is: only a confirmed account routes.
+                PlatformAccount(
+                    creator=c,
+                    platform="douyin",
+                    account_id=f"bench_dy_{i}",
+                    status=PlatformAccount.Status.CONFIRMED,
+                )
                 for i, c in zip(numbers, people, strict=True)
             ]
         )
