@@ -75,7 +75,8 @@ def app_role(db: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 def _connect(role: str) -> psycopg.Connection[Any]:
     settings = connection.settings_dict
     return psycopg.connect(
-        host=settings["HOST"] or None,
+        # The embedded server is reached by its socket directory, given as OPTIONS["host"].
+        host=settings["HOST"] or settings["OPTIONS"].get("host") or None,
         port=settings["PORT"] or None,
         dbname=settings["NAME"],
         user=role,
