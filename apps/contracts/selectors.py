@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import io
 import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from django.core.cache import caches
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone, translation
@@ -333,6 +339,24 @@ def contract_version_diff(*, older: ContractVersion, newer: ContractVersion) -> 
 
 
 # --- checking a presented PDF --------------------------------------------------------------------------------
+# Anyone may present a PDF, without logging in, so what one check may cost is bounded: the
+# size (a signed contract PDF weighs well under 1 MB; the font is embedded as a subset), the
+# objects and pages a parse may meet, and the time and memory of that parse, which runs in a
+# child process (rendering/pdf_probe.py) and only for a file that is not one Fenrun issued. At
+# most PDF_PARSE_SLOTS parses run at once on the whole site, and each client has a budget of
+# checks (the views), so anonymous traffic cannot hold the web workers.
+
+MAX_PDF_BYTES = 10 * 1024 * 1024
+MAX_PDF_OBJECTS = 20_000  # indirect objects visible in the file ("12 0 obj"); a contract has a few hundred
+MAX_PDF_PAGES = 1_000
+PDF_PARSE_SECONDS = 3
+PDF_PARSE_MEMORY_BYTES = 512 * 1024 * 1024
+PDF_PARSE_SLOTS = 2
+PDF_CHECKS_PER_WINDOW = 20  # per client address and PDF_CHECK_WINDOW_SECONDS (page and API together)
+PDF_CHECK_WINDOW_SECONDS = 600
+_OBJECT_MARKER = re.compile(rb"\d+\s+\d+\s+obj\b")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_PROBE = Path(__file__).resolve().parent / "rendering" / "pdf_probe.py"
 
 
 @dataclass(frozen=True)
@@ -344,23 +368,104 @@ class PdfCheck:
     reason: str
 
 
+def pdf_check_body_too_large(*, content_length: str | None) -> bool:
+    """Is a request body of this declared size (the Content-Length header) too large to carry
+    a signed PDF? Then it is refused before it is read. A multipart body carries the file plus
+    its boundaries, part headers and the CSRF token."""
+    try:
+        declared = int(content_length or 0)
+    except ValueError:
+        return False  # no usable length: Django reads nothing, and the form finds no file
+    return declared > MAX_PDF_BYTES + 64 * 1024
+
+
+def pdf_too_large_error() -> ApplicationError:
+    return ApplicationError(
+        _("A signed contract PDF is smaller than %(size)s MB; this file is larger.")
+        % {"size": MAX_PDF_BYTES // (1024 * 1024)},
+        code="file_too_large",
+    ).with_status(413)
+
+
+def _too_complex(reason: str) -> ApplicationError:
+    return ApplicationError(
+        _(
+            "This file is not a PDF Fenrun issued, and it is refused without being examined further: %(reason)s"
+        )
+        % {"reason": reason},
+        code="pdf_too_complex",
+    ).with_status(422)
+
+
+@contextmanager
+def _parse_slot() -> Iterator[None]:
+    """One of the site's PDF_PARSE_SLOTS, or a 503: the slot expires by itself if a worker dies."""
+    cache = caches["throttle"]
+    for slot in range(PDF_PARSE_SLOTS):
+        key = f"fenrun:pdf-check:slot:{slot}"
+        if cache.add(key, 1, timeout=PDF_PARSE_SECONDS + 10):
+            try:
+                yield
+            finally:
+                cache.delete(key)
+            return
+    raise ApplicationError(
+        _("Fenrun is busy checking other PDFs. Try again in a minute."), code="pdf_check_busy"
+    ).with_status(503)
+
+
+def _claimed_document_hash(pdf_bytes: bytes) -> str:
+    """The document hash the PDF's metadata names, read by pypdf in a bounded child process;
+    "" for a file pypdf cannot read. Refuses (422) a file past the object, page or time limits."""
+    from apps.contracts.rendering.pdf import METADATA_DOCUMENT_HASH
+
+    if not pdf_bytes[:1024].lstrip().startswith(b"%PDF-"):
+        return ""
+    for objects, _match in enumerate(_OBJECT_MARKER.finditer(pdf_bytes), start=1):
+        if objects > MAX_PDF_OBJECTS:
+            raise _too_complex(_("it has more than %(count)s objects.") % {"count": f"{MAX_PDF_OBJECTS:,}"})
+    with _parse_slot():
+        try:
+            completed = subprocess.run(
+                [
+                    sys.executable,
+                    "-I",
+                    str(_PROBE),
+                    str(PDF_PARSE_MEMORY_BYTES),
+                    str(PDF_PARSE_SECONDS),
+                    METADATA_DOCUMENT_HASH,
+                ],
+                input=pdf_bytes,
+                capture_output=True,
+                timeout=PDF_PARSE_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:  # run() has killed the child
+            raise _too_complex(
+                _("reading it takes longer than %(seconds)s seconds.") % {"seconds": PDF_PARSE_SECONDS}
+            ) from None
+    if completed.returncode != 0:  # pypdf could not read it (or it hit the memory limit)
+        return ""
+    try:
+        probe = json.loads(completed.stdout)
+    except ValueError:
+        return ""
+    if int(probe.get("pages", 0)) > MAX_PDF_PAGES:
+        raise _too_complex(_("it has more than %(count)s pages.") % {"count": f"{MAX_PDF_PAGES:,}"})
+    claimed = str(probe.get("claimed", ""))
+    return claimed if _SHA256_HEX.match(claimed) else ""
+
+
 def contract_pdf_check(*, pdf_bytes: bytes) -> PdfCheck:
     """Is this exactly a signed PDF Fenrun issued? Byte-for-byte: its SHA-256 must equal the stored one.
 
     The document hash in the PDF's metadata only says which version the file claims to be; a
-    file whose bytes differ (an edited amount, a re-saved copy) does not match.
+    file whose bytes differ (an edited amount, a re-saved copy) does not match. An issued PDF is
+    recognised by its hash alone; only another file is parsed, within the limits above.
     """
-    from apps.contracts.rendering.pdf import METADATA_DOCUMENT_HASH
-
+    if len(pdf_bytes) > MAX_PDF_BYTES:
+        raise pdf_too_large_error()
     pdf_sha256 = hashlib.sha256(pdf_bytes).hexdigest()
-    claimed = ""
-    try:
-        from pypdf import PdfReader
-
-        metadata: dict[str, Any] = PdfReader(io.BytesIO(pdf_bytes)).metadata or {}
-        claimed = str(metadata.get(f"/{METADATA_DOCUMENT_HASH}", "") or "")
-    except Exception:  # an uploaded file may be any bytes; pypdf fails in many ways: then no claim
-        claimed = ""
     version = (
         ContractVersion.objects.filter(pdf_sha256=pdf_sha256)
         .select_related("contract__agency", "contract__creator")
@@ -370,6 +475,7 @@ def contract_pdf_check(*, pdf_bytes: bytes) -> PdfCheck:
         return PdfCheck(
             True, pdf_sha256, version.document_sha256, version, _("This is the signed PDF Fenrun issued.")
         )
+    claimed = _claimed_document_hash(pdf_bytes)
     if claimed and ContractVersion.objects.filter(document_sha256=claimed).exists():
         reason = _(
             "This file claims to be a signed Fenrun contract, but its bytes differ from the PDF Fenrun issued: it was modified."

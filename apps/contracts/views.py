@@ -26,6 +26,9 @@ from apps.contracts.forms import DeclineForm, NewContractForm, PdfCheckForm, Ter
 from apps.contracts.models import Contract, ContractSignature, ContractVersion
 from apps.contracts.rendering.document import render_document
 from apps.contracts.selectors import (
+    MAX_PDF_BYTES,
+    PDF_CHECK_WINDOW_SECONDS,
+    PDF_CHECKS_PER_WINDOW,
     contract_fairness_summary,
     contract_get_for_actor,
     contract_list_for_actor,
@@ -34,6 +37,8 @@ from apps.contracts.selectors import (
     contract_version_diff,
     contract_version_get_for_actor,
     contract_version_list_for_actor,
+    pdf_check_body_too_large,
+    pdf_too_large_error,
 )
 from apps.contracts.services import (
     DRAFTERS,
@@ -51,8 +56,6 @@ from apps.contracts.services import (
 from apps.creators.selectors import creator_list_for_actor
 
 Status = ContractVersion.Status
-MAX_PDF_BYTES = 20 * 1024 * 1024
-PDF_CHECKS_PER_WINDOW = 20  # per client address and 10 minutes
 
 
 def _page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -361,22 +364,33 @@ def version_pdf(request: HttpRequest, public_id: str) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 @_page
 def pdf_check(request: HttpRequest) -> HttpResponse:
-    """Public: anyone holding a PDF can check it against what Fenrun stored."""
-    form = PdfCheckForm(request.POST or None, request.FILES or None)
-    result = None
-    # Public and reading up to 20 MB into a PDF parser: a per-address budget keeps it cheap.
-    if request.method == "POST" and not allow(
-        f"pdf-check:{client_ip(request)}", limit=PDF_CHECKS_PER_WINDOW, window_seconds=600
-    ):
+    """Public: anyone holding a PDF can check it against what Fenrun stored. What a check may
+    cost is bounded in contract_pdf_check; here, a budget per client address and a body too
+    large for a signed PDF refused before it is read."""
+
+    def page(context: dict[str, Any], status: int = 200) -> HttpResponse:
         response = render(
-            request, "contracts/check_pdf.html", {"form": PdfCheckForm(), "result": None, "limited": True}
+            request, "contracts/check_pdf.html", {"form": PdfCheckForm(), "result": None, **context}
         )
-        response.status_code = 429
+        response.status_code = status
         return response
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > MAX_PDF_BYTES:
-            form.add_error("file", _("A signed contract PDF is smaller than 20 MB."))
-        else:
-            result = contract_pdf_check(pdf_bytes=upload.read())
-    return render(request, "contracts/check_pdf.html", {"form": form, "result": result})
+
+    if request.method != "POST":
+        return page({})
+    if not allow(
+        f"pdf-check:{client_ip(request)}",
+        limit=PDF_CHECKS_PER_WINDOW,
+        window_seconds=PDF_CHECK_WINDOW_SECONDS,
+    ):
+        return page({"limited": True}, status=429)
+    if pdf_check_body_too_large(content_length=request.META.get("CONTENT_LENGTH")):
+        error = pdf_too_large_error()
+        return page({"refusal": error.message}, status=error.status)
+    form = PdfCheckForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return page({"form": form})
+    try:
+        result = contract_pdf_check(pdf_bytes=form.cleaned_data["file"].read(MAX_PDF_BYTES + 1))
+    except ApplicationError as error:
+        return page({"form": form, "refusal": error.message}, status=error.status)
+    return page({"form": form, "result": result})

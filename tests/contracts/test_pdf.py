@@ -14,7 +14,7 @@ from pypdf import PdfReader, PdfWriter
 from rest_framework.test import APIClient
 
 from apps.contracts.rendering.pdf import FONT_FAMILY, METADATA_DOCUMENT_HASH, render_signed_pdf
-from apps.contracts.selectors import contract_pdf_check
+from apps.contracts.selectors import MAX_PDF_BYTES, MAX_PDF_PAGES, contract_pdf_check
 from apps.contracts.services import contract_pdf_ensure
 from tests.conftest import api_as
 from tests.contracts.conftest import active_contract, builtin, tiered_rules
@@ -39,6 +39,8 @@ def test_signed_pdf_holds_chinese_text_certificate_and_hash(world) -> None:
     assert version.document_sha256 in text.replace("\n", "")  # the certificate page
     assert world.manager_a.email in text
     assert reader.metadata[f"/{METADATA_DOCUMENT_HASH}"] == version.document_sha256
+    # About 130 KB and 4 pages: the public check's limits (10 MB, 1,000 pages) are far above it.
+    assert len(pdf_bytes) < MAX_PDF_BYTES // 20 and len(reader.pages) < MAX_PDF_PAGES // 20
     # Made once: a second call returns the same stored file.
     assert contract_pdf_ensure(version=version).pdf_sha256 == version.pdf_sha256
 

@@ -6,6 +6,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -21,9 +22,13 @@ from apps.common.api import BusinessDateField, validated
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.common.pagination import Pagination, paginated
+from apps.common.ratelimit import allow, client_ip
 from apps.contracts.models import CreativeControl, Exclusivity, Language
 from apps.contracts.rendering.document import render_document
 from apps.contracts.selectors import (
+    MAX_PDF_BYTES,
+    PDF_CHECK_WINDOW_SECONDS,
+    PDF_CHECKS_PER_WINDOW,
     contract_fairness_summary,
     contract_get_for_actor,
     contract_list_for_actor,
@@ -33,6 +38,8 @@ from apps.contracts.selectors import (
     contract_version_diff,
     contract_version_get_for_actor,
     contract_version_list_for_actor,
+    pdf_check_body_too_large,
+    pdf_too_large_error,
 )
 from apps.contracts.services import (
     audit_meta_from_request,
@@ -49,8 +56,6 @@ from apps.contracts.services import (
 )
 from apps.creators.models import Platform
 from apps.creators.selectors import creator_get_for_actor
-
-MAX_PDF_BYTES = 20 * 1024 * 1024
 
 # --- outputs ---------------------------------------------------------------------------------------
 
@@ -472,7 +477,9 @@ class ContractVersionPdfApi(APIView):
 
 
 class ContractPdfCheckApi(APIView):
-    """Anyone holding a PDF may check it: no login, throttled like anonymous traffic."""
+    """Anyone holding a PDF may check it: no login, throttled like anonymous traffic and with the
+    check page's budget per client address; what one check may cost is bounded in
+    contract_pdf_check (413 too large, 422 too complex, 503 busy)."""
 
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
@@ -491,10 +498,18 @@ class ContractPdfCheckApi(APIView):
 
     @extend_schema(request={"multipart/form-data": InputSerializer}, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
+        if not allow(
+            f"pdf-check:{client_ip(request)}",
+            limit=PDF_CHECKS_PER_WINDOW,
+            window_seconds=PDF_CHECK_WINDOW_SECONDS,
+        ):
+            raise ApplicationError(
+                _("Too many checks from your address. Wait ten minutes and try again."), code="throttled"
+            ).with_status(429)
+        if pdf_check_body_too_large(content_length=request.META.get("CONTENT_LENGTH")):
+            raise pdf_too_large_error()  # before the body is read
         upload = validated(self.InputSerializer, request.data)["file"]
-        if upload.size > MAX_PDF_BYTES:
-            raise ApplicationError("A signed contract PDF is smaller than 20 MB.", code="file_too_large")
-        check = contract_pdf_check(pdf_bytes=upload.read())
+        check = contract_pdf_check(pdf_bytes=upload.read(MAX_PDF_BYTES + 1))
         return Response(
             {
                 "matches": check.matches,
