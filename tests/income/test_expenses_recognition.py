@@ -116,6 +116,18 @@ def test_expenses_approved_after_the_payment_reissue_the_line_with_them(world) -
     # The brand's money is unchanged: the adjustment is not a payment.
     deal.refresh_from_db()
     assert deal.paid_minor == 60_000_00
+    # The creator opens both lines and their explanations.
+    from django.urls import reverse
+
+    from tests.conftest import web_as
+
+    creator = web_as(world.creator_a.user)
+    for adjustment in (reversal, again):
+        page = creator.get(reverse("income:line", args=[adjustment.public_id]))
+        assert page.status_code == 200
+    assert "9,000.00" in creator.get(reverse("income:line", args=[again.public_id])).content.decode()
+    listed = creator.get(reverse("income:lines")).content.decode()
+    assert str(reversal.public_id) in listed and str(again.public_id) in listed
     _verified(world)
 
 
