@@ -332,7 +332,8 @@ def test_more_than_500_income_lines_are_reachable_page_by_page(world: World) -> 
             source="brand_deal",
             gross_minor=100 + n,
             currency="CNY",
-            occurred_at=datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(minutes=n % 7),
+            occurred_at=datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC)
+            + datetime.timedelta(minutes=n % 7),
             status=IncomeLine.Status.IMPORTED,
         )
         for n in range(count)
@@ -349,3 +350,114 @@ def test_more_than_500_income_lines_are_reachable_page_by_page(world: World) -> 
         pages += 1
     assert pages == 3
     assert len(seen) == len(set(seen)) == count
+
+
+# --- 4. audit history: every change a person makes, with who made it -------------------------------
+
+
+def _events(model_label: str, obj: Any) -> list[Any]:
+    from django.apps import apps
+
+    app_label, model_name = model_label.split(".")
+    event_model = apps.get_model(app_label, f"{model_name}Event")
+    return list(
+        event_model.objects.filter(pgh_obj_id=obj.pk).select_related("pgh_context").order_by("pgh_id")
+    )
+
+
+def _user_of(event: Any) -> Any:
+    return event.pgh_context.metadata.get("user") if event.pgh_context else None
+
+
+def test_resolving_an_exception_line_is_recorded_with_who_did_it(world: World) -> None:
+    from tests.deals.conftest import exception_line
+
+    line = exception_line(world.agency_a)
+    response = api_as(world.manager_a).post(
+        f"/api/v1/deals/exceptions/{line.public_id}/dismiss/", {"reason": "Not our brand"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    events = _events("income.IncomeLine", line)
+    assert [(event.status, event.dismiss_reason) for event in events] == [("dismissed", "Not our brand")]
+    assert _user_of(events[0]) == world.manager_a.pk
+    assert events[0].pgh_context.metadata["url"] == f"/api/v1/deals/exceptions/{line.public_id}/dismiss/"
+
+
+def test_lines_imported_and_marked_in_bulk_leave_no_events(world: World) -> None:
+    from apps.income.models import IncomeLine
+    from apps.income.services import income_line_mark
+    from tests.deals.conftest import line
+
+    lines = [line(world.agency_a, world.creator_a) for _ in range(3)]
+    income_line_mark(lines_qs_or_ids=[item.pk for item in lines], status=IncomeLine.Status.MATCHED)
+    assert all(_events("income.IncomeLine", item) == [] for item in lines)
+
+
+def test_a_signature_and_its_version_are_recorded_with_the_signer(world: World) -> None:
+    version = send(world, draft(world))
+    response = api_as(world.creator_a.user).post(
+        f"/api/v1/contracts/versions/{version.public_id}/sign/",
+        {"document_sha256": version.document_sha256, "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    signature = ContractSignature.objects.get(version=version)
+    events = _events("contracts.ContractSignature", signature)
+    assert [event.pgh_label for event in events] == ["insert"]
+    assert _user_of(events[0]) == world.creator_a.user.pk
+    assert events[0].document_sha256 == version.document_sha256
+    version_events = _events("contracts.ContractVersion", version)
+    assert {"draft", "sent"} <= {event.status for event in version_events}
+    assert _events("contracts.Contract", version.contract)
+
+
+def test_a_template_change_is_recorded(world: World) -> None:
+    from tests.contracts.conftest import builtin
+
+    response = api_as(world.manager_a).post(
+        "/api/v1/contracts/templates/",
+        {
+            "agency": str(world.agency_a.public_id),
+            "name": "Ours",
+            "language": "en",
+            "body": "Hello",
+            "default_rule_set": builtin().default_rule_set,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    from apps.contracts.models import ContractTemplate
+
+    template = ContractTemplate.objects.get(public_id=response.json()["public_id"])
+    events = _events("contracts.ContractTemplate", template)
+    assert [(event.pgh_label, _user_of(event)) for event in events] == [("insert", world.manager_a.pk)]
+
+
+def test_creating_and_using_a_token_is_recorded_without_its_hash(world: World) -> None:
+    from apps.accounts.models import PersonalAccessToken
+
+    created = api_as(world.viewer_a).post("/api/v1/tokens/", {"name": "script"}, format="json").json()
+    token = PersonalAccessToken.objects.get(public_id=created["public_id"])
+    events = _events("accounts.PersonalAccessToken", token)
+    assert [(event.pgh_label, _user_of(event)) for event in events] == [("insert", world.viewer_a.pk)]
+    assert not hasattr(events[0], "token_sha256")
+    # Every authenticated request stamps last_used_at: that is not an event.
+    assert Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {created['token']}").status_code == 200
+    assert len(_events("accounts.PersonalAccessToken", token)) == 1
+
+
+def test_an_import_is_recorded_with_who_uploaded_it(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.income.models import StatementImport
+
+    upload = SimpleUploadedFile("s.csv", b"platform,account_id\n", content_type="text/csv")
+    response = api_as(world.owner_a).post(
+        "/api/v1/income/imports/",
+        {"agency": str(world.agency_a.public_id), "file": upload},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.content
+    statement_import = StatementImport.objects.get(public_id=response.json()["public_id"])
+    events = _events("income.StatementImport", statement_import)
+    assert events and _user_of(events[0]) == world.owner_a.pk

@@ -67,6 +67,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name or self.email.split("@")[0]
 
 
+# The token's hash stays out of the history; last_used_at, stamped on every request, triggers
+# no event (an update event fires only when a snapshotted field changes).
+@pghistory.track(exclude=["token_sha256", "last_used_at"])
 class PersonalAccessToken(models.Model):
     """An API token a person creates for scripts. Only its SHA-256 is stored; the secret is shown once."""
 

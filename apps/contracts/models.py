@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 
+import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -54,6 +55,7 @@ class CreativeControl(models.TextChoices):
     JOINT = "joint", _("Joint: both must agree")
 
 
+@pghistory.track()
 class ContractTemplate(models.Model):
     """A contract text with typed defaults. Built-in templates have no agency and are shared."""
 
@@ -89,6 +91,7 @@ class ContractTemplate(models.Model):
         return self.agency_id is None
 
 
+@pghistory.track()
 class Contract(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="contracts")
@@ -136,6 +139,8 @@ _FROZEN_CONDITION = (
 )
 
 
+# The rendered HTML is left out of the snapshots: it is derived from the text, which they keep.
+@pghistory.track(exclude=["document_html"])
 class ContractVersion(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -250,6 +255,7 @@ class ContractVersion(models.Model):
         return self.status == self.Status.DRAFT
 
 
+@pghistory.track()
 class ContractSignature(models.Model):
     """One party's signature on one version: who, when, from where, on which exact text."""
 

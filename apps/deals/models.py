@@ -82,6 +82,7 @@ class BrandDeal(models.Model):
         return self.status != self.Status.CANCELLED
 
 
+@pghistory.track()
 class Deliverable(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     deal = models.ForeignKey(BrandDeal, on_delete=models.CASCADE, related_name="deliverables")
@@ -148,6 +149,7 @@ class DealExpense(models.Model):
         return self.description
 
 
+@pghistory.track()
 class DealPayment(models.Model):
     """One income line counted towards one deal. The unique line makes reconciliation idempotent:
     running it again finds the link and counts nothing twice."""

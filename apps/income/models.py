@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 
+import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -44,6 +45,9 @@ class Source(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Created by a person; each status change (queued → running → done / failed) is an event, not the
+# progress counters a running import updates every batch.
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(condition=pghistory.AnyChange("status")))
 class StatementImport(models.Model):
     class Format(models.TextChoices):
         AUTO = "auto", _("Detect")
@@ -171,6 +175,21 @@ class StagedLine(models.Model):
         return f"staged row {self.row_number} of import {self.statement_import_id}"
 
 
+# Lines are written by the million on the hot path (COPY at import, bulk UPDATEs at
+# reconciliation and recognition): no insert events, and an update is an event only when a person
+# settles a line, i.e. resolved_by or dismiss_reason change, or an exception becomes something
+# else (assigned to a deal or creator). The trigger's WHEN clause keeps the bulk paths free of
+# it. The snapshot holds what a resolution changes.
+@pghistory.track(
+    pghistory.UpdateEvent(
+        "resolve",
+        condition=pghistory.Q(new__resolved_by__df=pghistory.F("old__resolved_by"))
+        | pghistory.Q(new__dismiss_reason__df=pghistory.F("old__dismiss_reason"))
+        | (pghistory.Q(old__status="exception") & pghistory.Q(new__status__df=pghistory.F("old__status"))),
+    ),
+    fields=["agency", "creator", "status", "exception_reason", "dismiss_reason", "resolved_by"],
+    model_name="IncomeLineEvent",
+)
 class IncomeLine(models.Model):
     class Status(models.TextChoices):
         IMPORTED = "imported", _("Imported")
