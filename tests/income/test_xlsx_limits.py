@@ -71,8 +71,12 @@ def _workbook(rows: Iterable[bytes] = (), strings: Iterable[bytes] = ()) -> byte
                 part.write(chunk)
             part.write(b"</sst>")
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
-            part.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_MAIN}"><sheetData>'.encode())
-            part.write(b'<row r="1">' + b"".join(_inline(i, 1, name) for i, name in enumerate(HEADER)) + b"</row>")
+            part.write(
+                f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_MAIN}"><sheetData>'.encode()
+            )
+            part.write(
+                b'<row r="1">' + b"".join(_inline(i, 1, name) for i, name in enumerate(HEADER)) + b"</row>"
+            )
             for chunk in rows:
                 part.write(chunk)
             part.write(b"</sheetData></worksheet>")
@@ -114,7 +118,9 @@ def test_a_workbook_that_inflates_past_the_total_limit_is_refused(statement_worl
     assert "inflates to" in done.message and "more than the 2 MB a statement may" in done.message
 
 
-def test_more_shared_strings_than_the_limit_are_refused_as_they_are_read(statement_world, monkeypatch) -> None:
+def test_more_shared_strings_than_the_limit_are_refused_as_they_are_read(
+    statement_world, monkeypatch
+) -> None:
     monkeypatch.setattr(xlsx, "MAX_SHARED_STRINGS", 100)
     strings = (f"<si><t>label {index}</t></si>".encode() for index in range(101))
     done = run_import(statement_world, "strings.xlsx", _workbook(strings=strings))
@@ -174,4 +180,6 @@ def test_all_or_nothing_counts_every_refused_row_and_stores_a_bounded_report(sta
 
     assert done.status == FAILED
     assert f"{bad} rows were refused" in done.message
-    assert ImportRowError.objects.filter(statement_import=done).count() == pipeline.MAX_REPORTED_ERROR_ROWS + 1
+    assert (
+        ImportRowError.objects.filter(statement_import=done).count() == pipeline.MAX_REPORTED_ERROR_ROWS + 1
+    )
