@@ -461,3 +461,44 @@ def test_an_import_is_recorded_with_who_uploaded_it(world: World) -> None:
     statement_import = StatementImport.objects.get(public_id=response.json()["public_id"])
     events = _events("income.StatementImport", statement_import)
     assert events and _user_of(events[0]) == world.owner_a.pk
+
+
+# --- 3. Content-Security-Policy --------------------------------------------------------------------
+
+
+def test_pages_and_the_api_carry_a_strict_content_security_policy(world: World) -> None:
+    from tests.conftest import web_as
+
+    for response in (
+        Client().get("/accounts/login/"),
+        web_as(world.manager_a).get("/"),
+        web_as(world.manager_a).get("/income/"),
+        api_as(world.manager_a).get("/api/v1/agencies/"),
+    ):
+        policy = response["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["default-src"] == "'self'"
+        assert directives["script-src"] == "'self'"
+        assert directives["style-src"] == "'self'"
+        assert directives["object-src"] == "'none'"
+        assert directives["frame-ancestors"] == "'none'"
+        assert "unsafe" not in policy
+
+
+def test_no_template_has_inline_script_style_or_event_handlers() -> None:
+    """The policy allows no inline code: scripts and styles live in static/."""
+    import re
+
+    inline = re.compile(
+        r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=|\shx-on[:-]|javascript:", re.IGNORECASE
+    )
+    # The signed-contract PDF is rendered by WeasyPrint from its own stylesheet, never by a browser.
+    exempt = {ROOT / "apps/contracts/templates/contracts/pdf.html"}
+    offenders = [
+        f"{path.relative_to(ROOT)}: {match.group(0).strip()}"
+        for folder in [ROOT / "templates", *ROOT.glob("apps/*/templates")]
+        for path in folder.rglob("*.html")
+        if path not in exempt
+        for match in inline.finditer(path.read_text())
+    ]
+    assert not offenders
