@@ -28,15 +28,20 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connection, transaction
+import psycopg
+import psycopg.errors
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,8 +63,8 @@ from apps.ledger.services import (
     split_entry_draft,
 )
 from apps.ledger.splitting import engine_line_load
-from apps.splits.engine import Evaluator, Line, LineResult, RuleSet, parse_rule_set
-from apps.splits.engine.rules import Rule
+from apps.splits.engine import Evaluator, InvalidRules, Line, LineResult, RuleSet, parse_rule_set
+from apps.splits.engine.rules import DEFAULT_TIMEZONE, Rule
 
 if TYPE_CHECKING:
     from apps.deals.expenses import DealExpenseBook
@@ -68,6 +73,7 @@ LineStatus = IncomeLine.Status
 Reason = IncomeLine.ExceptionReason
 Purpose = Account.Purpose
 _LOCK_NAMESPACE = 0x1C0E  # pg_advisory_xact_lock(namespace, agency id): one recogniser per agency
+logger = logging.getLogger(__name__)
 
 
 def _lock_agency(agency_id: int) -> None:
@@ -115,7 +121,8 @@ class _Contracts:
         self.by_key: dict[tuple[int, str], list[tuple[Any, Any, int]]] = defaultdict(list)
         self.documents: dict[int, str] = {}  # version id -> rule set document (JSON text)
         self._parsed: dict[str, RuleSet] = {}
-        self._zones: dict[str, ZoneInfo] = {}
+        self._zones: dict[str, datetime.tzinfo] = {}
+        self._refusals: dict[int, str | None] = {}
         if not lines:
             return
         creators = sorted({line.creator_id for line in lines})
@@ -155,11 +162,33 @@ class _Contracts:
                 )
                 self.documents.update(cursor.fetchall())
 
-    def _zone(self, document: str) -> ZoneInfo:
+    def _zone(self, document: str) -> datetime.tzinfo:
+        """The zone a line's day is read in to find its version. Never an error for the batch:
+        a rule set whose zone does not load reads days in UTC here, and refusal() sends the
+        lines it covers to the queue."""
         zone = self._zones.get(document)
         if zone is None:
-            zone = self._zones[document] = ZoneInfo(json.loads(document).get("timezone", "Asia/Shanghai"))
+            try:
+                zone = ZoneInfo(json.loads(document).get("timezone", DEFAULT_TIMEZONE))
+            except (ZoneInfoNotFoundError, ValueError, TypeError, AttributeError, OSError):
+                zone = datetime.UTC
+            self._zones[document] = zone
         return zone
+
+    def refusal(self, version_id: int) -> str | None:
+        """Why the version's rule set cannot split anything, for the queue; None if it can. The
+        contract services refuse such rule sets when saved and signed, but one stored earlier
+        (or whose zone this server's tz database lacks) must stop only its own lines."""
+        if version_id not in self._refusals:
+            try:
+                self.rule_set(version_id)
+                self._refusals[version_id] = None
+            except InvalidRules as error:
+                self._refusals[version_id] = _(
+                    "The split rules of the contract in force cannot be evaluated (%(path)s: %(message)s). "
+                    "The agency must correct the contract with an amendment; then assign the line again."
+                ) % {"path": error.path or "/", "message": error.message}
+        return self._refusals[version_id]
 
     def version(self, line: _Line) -> int | None:
         for lower, upper, version_id in self.by_key.get((line.creator_id, line.platform), ()):
@@ -398,12 +427,111 @@ def _posting_day(agency: Agency, moment: datetime.datetime, closed: set[str]) ->
     }
 
 
+# --- poison: a line that cannot be recognised stops no other ----------------------------------------
+
+# Errors a retry may cure (a lost connection, a deadlock, a serialization failure, a lock or
+# statement timeout, the task's time limit): they stop the batch and reach the caller.
+# psycopg's own classes too: the ledger's COPY raises them unwrapped.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    SoftTimeLimitExceeded,
+)
+
+
 def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> RecognitionOutcome:
     """Split matched lines under their contracts and post them to the ledger in one transaction.
 
     Invariant: a line is recognised exactly once (status guard under row locks, and the ledger's
-    idempotency key `income:<line id>`); lines that cannot be split go to the queue with the reason.
+    idempotency key `income:<line id>`); lines that cannot be split go to the queue with the reason,
+    and so does a line that fails in a way nobody foresaw (a balance that would overflow, a value
+    the ledger cannot hold): the rest proceed (see _recognise_isolating).
     """
+    with transaction.atomic():
+        _lock_agency(agency.pk)
+        return _recognise_isolating(agency, line_ids)
+
+
+def _recognise_isolating(agency: Agency, line_ids: list[int]) -> RecognitionOutcome:
+    """The batch in a savepoint; if it fails unexpectedly, each half in its own, down to the
+    single lines at fault, which go to the queue with a sentence (the error itself to the log).
+
+    The fast path costs one savepoint per batch. The halves keep the batch's order (occurred_at,
+    id) and each re-reads its lines and the engine state the half before it saved, so the lines
+    that recognise are split exactly as without the poison among them. k bad lines among n cost
+    about 2k·log2(n) sub-batches.
+    """
+    try:
+        return _recognise_batch(agency=agency, line_ids=line_ids)
+    except _TRANSIENT:
+        raise
+    except Exception as error:
+        ordered = _matched_in_order(agency, line_ids)
+        if not ordered:
+            raise
+        if len(ordered) == 1:
+            return _quarantine(ordered[0], error)
+        logger.warning(
+            "Recognising %d lines of agency %s failed (%s); isolating the lines at fault",
+            len(ordered),
+            agency.pk,
+            type(error).__name__,
+        )
+        half = len(ordered) // 2
+        first = _recognise_isolating(agency, ordered[:half])
+        second = _recognise_isolating(agency, ordered[half:])
+        return RecognitionOutcome(
+            recognised=first.recognised + second.recognised, exceptions=first.exceptions + second.exceptions
+        )
+
+
+def _matched_in_order(agency: Agency, line_ids: list[int]) -> list[int]:
+    """The ids still matched, in recognition order; reads no value that could be the poison."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM income_incomeline WHERE id IN (SELECT unnest(%s::bigint[]))"
+            " AND agency_id = %s AND status = %s ORDER BY occurred_at, id",
+            [int_array(line_ids), agency.pk, LineStatus.MATCHED],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _quarantine(line_id: int, error: Exception) -> RecognitionOutcome:
+    logger.error("Income line %s could not be recognised", line_id, exc_info=error)
+    marked = income_line_mark(
+        lines_qs_or_ids=[line_id],
+        status=LineStatus.EXCEPTION,
+        exception_reason=Reason.ENGINE_ERROR,
+        detail=_failure_text(error),
+    )
+    return RecognitionOutcome(exceptions=marked)
+
+
+def _failure_text(error: Exception) -> str:
+    """A sentence for the queue. Never the error's own text: it can hold SQL or Python."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    if isinstance(cause, psycopg.errors.NumericValueOutOfRange) or isinstance(error, OverflowError):
+        reason = _(
+            "Posting it would take a ledger balance past the largest amount the ledger can hold. "
+            "Check the amounts of its statement."
+        )
+    elif isinstance(cause, psycopg.errors.StringDataRightTruncation):
+        reason = _(
+            "Its split would record a value longer than the ledger can store, such as an id of "
+            "more than 64 characters in the contract's split rules."
+        )
+    else:
+        reason = _(
+            "An unexpected error stopped it; it was logged for the operators. Once the cause is "
+            "fixed, assign the line again to retry."
+        )
+    return _("This line could not be recognised. %(reason)s") % {"reason": reason}
+
+
+def _recognise_batch(*, agency: Agency, line_ids: list[int]) -> RecognitionOutcome:
+    """One attempt at the batch, in a savepoint of income_recognize_batch's transaction."""
     outcome = RecognitionOutcome()
     with transaction.atomic():
         _lock_agency(agency.pk)
@@ -435,6 +563,10 @@ def income_recognize_batch(*, agency: Agency, line_ids: list[int]) -> Recognitio
                     (line.pk, _("No signed contract covers this creator on %(platform)s on that day.")
                      % {"platform": line.platform})
                 )  # fmt: skip
+                continue
+            refusal = contracts.refusal(version_id)
+            if refusal is not None:
+                exceptions[Reason.ENGINE_ERROR].append((line.pk, refusal))
                 continue
             chosen.append((line, version_id))
 
@@ -778,6 +910,12 @@ def _save_states(evaluators: dict[int, Evaluator], counted: dict[int, int]) -> N
                 [counted.get(version_id, 0) for version_id in version_ids],
             ],
         )
+
+
+def income_agencies_pending() -> list[int]:
+    """Ids of the agencies with matched lines waiting for recognition, one index probe each."""
+    waiting = IncomeLine.objects.filter(agency=OuterRef("pk"), status=LineStatus.MATCHED)
+    return list(Agency.objects.filter(Exists(waiting)).order_by("pk").values_list("pk", flat=True))
 
 
 def income_recognize_pending(*, agency: Agency, batch_size: int = 20_000) -> RecognitionOutcome:
