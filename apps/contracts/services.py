@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -62,6 +63,7 @@ DRAFTERS = (Membership.Role.OWNER, Membership.Role.MANAGER)
 EDITABLE_TERMS = tuple(field for field in TERM_FIELDS if field != "worked_examples")
 REMINDER_AFTER = datetime.timedelta(days=3)
 ENDING_SOON_DAYS = 30
+logger = logging.getLogger(__name__)
 
 
 class ContractConflict(ApplicationError):
@@ -806,46 +808,71 @@ def _remember(version: ContractVersion, kind: str, key: str) -> bool:
     return created
 
 
-@transaction.atomic
-def contract_reminders_send(*, now: datetime.datetime | None = None) -> int:
-    """Remind parties of offers unsigned after 3 days (once a day) and of contracts ending within 30 days (once)."""
+def contract_reminders_due(*, now: datetime.datetime | None = None) -> list[tuple[int, str, str]]:
+    """(version id, kind, key) of each reminder due and not sent yet: an offer unsigned after 3
+    days (key: today, so once a day) and a contract ending within 30 days (key: its end date)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    sent = 0
-    unsigned = (
-        ContractVersion.objects.filter(status=Status.SENT, sent_at__lte=now - REMINDER_AFTER)
-        .select_related("contract__creator__user")
-        .prefetch_related("signatures")
+    unsigned = ContractVersion.objects.filter(status=Status.SENT, sent_at__lte=now - REMINDER_AFTER)
+    ending = ContractVersion.objects.filter(
+        status=Status.ACTIVE,
+        end_date__gte=today,
+        end_date__lte=today + datetime.timedelta(days=ENDING_SOON_DAYS),
     )
-    for version in unsigned.order_by("pk"):
-        if not _remember(version, "unsigned", today.isoformat()):
-            continue
-        signed = {signature.party for signature in version.signatures.all()}
+    due = [(pk, "unsigned", today.isoformat()) for pk in unsigned.order_by("pk").values_list("pk", flat=True)]
+    due += [
+        (pk, "ending", end.isoformat()) for pk, end in ending.order_by("pk").values_list("pk", "end_date")
+    ]
+    sent = set(
+        ContractReminder.objects.filter(version_id__in=[pk for pk, _kind, _key in due]).values_list(
+            "version_id", "kind", "key"
+        )
+    )
+    return [reminder for reminder in due if reminder not in sent]
+
+
+@transaction.atomic
+def contract_reminder_send(*, version_id: int, kind: str, key: str) -> bool:
+    """Send one reminder, once: its row and its mails in one transaction, so a mail that fails
+    undoes the row and the next run sends it (a mail may go twice, never not at all)."""
+    version = ContractVersion.objects.select_related("contract__creator__user").get(pk=version_id)
+    if version.status != (Status.SENT if kind == "unsigned" else Status.ACTIVE):
+        return False  # signed, withdrawn or ended since it was found due
+    if not _remember(version, kind, key):
+        return False
+    contract = version.contract
+    if kind == "unsigned":
+        signed = set(version.signatures.values_list("party", flat=True))
         if Party.CREATOR not in signed:
             _mail(
-                [version.contract.creator.user],
+                [contract.creator.user],
                 "Reminder: a contract awaits your signature",
                 "Open Fenrun to read and sign it.",
             )
         if Party.AGENCY not in signed:
             _mail(
-                _agency_signers(version.contract.agency_id),
+                _agency_signers(contract.agency_id),
                 "Reminder: a contract awaits the agency's signature",
                 "Open Fenrun to sign it.",
             )
-        sent += 1
-    ending = ContractVersion.objects.filter(
-        status=Status.ACTIVE,
-        end_date__gte=today,
-        end_date__lte=today + datetime.timedelta(days=ENDING_SOON_DAYS),
-    ).select_related("contract__creator__user")
-    for version in ending.order_by("pk"):
-        if not _remember(version, "ending", version.end_date.isoformat()):
-            continue
-        people = [version.contract.creator.user, *_agency_signers(version.contract.agency_id)]
+    else:
+        people = [contract.creator.user, *_agency_signers(contract.agency_id)]
         _mail(people, "A contract ends within 30 days", "Open Fenrun to renew it or let it end.")
-        sent += 1
-    return sent  # fmt: skip
+    return True
+
+
+def contract_reminders_send(*, now: datetime.datetime | None = None) -> int:
+    """Send every reminder due, each on its own: one that fails (an address the mail server or
+    Django refuses) is logged and tried again next run, and stops no other. Returns how many went."""
+    sent = 0
+    for version_id, kind, key in contract_reminders_due(now=now):
+        try:
+            sent += contract_reminder_send(version_id=version_id, kind=kind, key=key)
+        except Exception:
+            logger.exception(
+                "The %s reminder of contract version %s (%s) could not be sent", kind, version_id, key
+            )
+    return sent
 
 
 # --- the signed PDF --------------------------------------------------------------------------------

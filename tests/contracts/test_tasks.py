@@ -73,3 +73,36 @@ def test_reminder_task_is_idempotent(world) -> None:
     ContractVersion.objects.filter(pk=version.pk).update(sent_at=timezone.now() - datetime.timedelta(days=5))
     assert contract_reminders_send_task() == 1
     assert contract_reminders_send_task() == 0
+
+
+def test_one_reminder_that_cannot_be_mailed_stops_no_other(world, caplog) -> None:
+    """A creator's address stored with a line break (before validation existed) makes Django
+    refuse the mail. That reminder is logged and tried again next run; the others are sent
+    once, and never again because of it."""
+    from django.core import mail
+
+    from apps.accounts.models import User
+
+    bad = send(world, draft(world, creator=world.creator_a, platforms=["douyin"]))
+    good = send(world, draft(world, creator=world.creator_a2, platforms=["bilibili"]))
+    assert bad.pk < good.pk  # the bad one is reached first
+    ContractVersion.objects.filter(pk__in=[bad.pk, good.pk]).update(
+        sent_at=timezone.now() - datetime.timedelta(days=5)
+    )
+    User.objects.filter(pk=world.creator_a.user_id).update(
+        email="creator.a@example.test\nBcc: x@example.test"
+    )
+    mail.outbox.clear()
+
+    contract_reminders_send_task()
+
+    to_good = [message for message in mail.outbox if world.creator_a2.user.email in message.to]
+    assert len(to_good) == 1
+    assert any(
+        f"version {bad.pk}" in record.getMessage() for record in caplog.records if record.levelname == "ERROR"
+    )
+    mail.outbox.clear()
+
+    contract_reminders_send_task()
+
+    assert not [message for message in mail.outbox if world.creator_a2.user.email in message.to]
