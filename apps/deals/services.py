@@ -11,10 +11,11 @@ does not list.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -36,6 +37,7 @@ from apps.income.services import income_line_mark, income_line_resolve
 from apps.splits.engine.money import half_up
 
 Status = BrandDeal.Status
+logger = logging.getLogger(__name__)
 Role = Membership.Role
 DEAL_EDITORS = (Role.OWNER, Role.MANAGER)
 QUEUE_ACTORS = (Role.OWNER, Role.MANAGER, Role.FINANCE)
@@ -507,7 +509,15 @@ def deals_flag_overdue(*, today: datetime.date | None = None) -> int:
     flagged = 0
     zones = Agency.objects.values_list("time_zone", flat=True).distinct()
     for zone in zones:
-        day = today or timezone.now().astimezone(ZoneInfo(zone)).date()
+        try:
+            day = today or timezone.now().astimezone(ZoneInfo(zone)).date()
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # A zone stored before it was checked, or missing from this server's tz database:
+            # those agencies wait (logged, every run); the other zones' deals are flagged.
+            logger.error(
+                "Overdue deals not flagged for agencies in time zone %r: it does not load here", zone
+            )
+            continue
         flagged += BrandDeal.objects.filter(
             agency__time_zone=zone,
             status__in=(Status.CONTRACTED, Status.DELIVERED, Status.INVOICED),

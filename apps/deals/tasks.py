@@ -1,4 +1,5 @@
-"""Deals tasks: thin entry points; the idempotency is the service's status guard."""
+"""Deals tasks: thin entry points; the idempotency is the service's status guard. The overdue sweep
+runs one UPDATE per agency time zone, and a zone that does not load stops only its agencies."""
 
 from __future__ import annotations
 
