@@ -234,3 +234,33 @@ def test_an_agency_whose_recognition_fails_is_retried_alone_and_the_others_proce
     assert any(f"agency_id={world.agency_a.pk}" in record.getMessage() for record in failures)
     assert any("lock timeout" in record.getMessage() for record in failures)
     assert not any(f"agency_id={world.agency_b.pk}" in record.getMessage() for record in failures)
+
+
+def test_a_line_that_would_overflow_a_balance_goes_to_the_queue_and_the_rest_proceed(statement_world) -> None:
+    """The import refuses statements whose lines add up past what the ledger holds (pipeline),
+    but recognition must not trust that alone: a line whose posting would take a balance past
+    a bigint goes to the queue with a sentence, and the batch's other lines are recognised."""
+    world = statement_world
+    sign_contract(world, world.creator_a, ["douyin"])
+    sign_contract(world, world.creator_a2, ["bilibili"])
+    run_import(
+        world, "first.csv", _statement("B-0,2026-11-01T10:00:00+08:00,bilibili,bl_552,live_gifts,1.00,CNY,,,")
+    )
+    payable = Account.objects.get(creator=world.creator_a2, purpose=Account.Purpose.CREATOR_PAYABLE)
+    with connection.cursor() as cursor:  # a balance a step from the bottom of a bigint (credits are negative)
+        cursor.execute(
+            "UPDATE ledger_accountbalance SET balance_minor = %s WHERE account_id = %s",
+            [-(2**63) + 100, payable.pk],
+        )
+
+    done = run_import(world, "gifts.csv", GIFTS)
+
+    assert done.status == StatementImport.Status.DONE, done.error_message
+    status = dict(IncomeLine.objects.values_list("external_id", "status"))
+    assert (status["G-1"], status["G-2"], status["G-3"]) == ("recognised",) * 3
+    assert _payable(world.creator_a) == 600_00 + 1200_00 - 150_00
+    for key in ("B-1", "B-2"):
+        line = IncomeLine.objects.get(external_id=key)
+        assert (line.status, line.exception_reason) == ("exception", "engine_error")
+        assert "largest amount the ledger can hold" in line.exception_detail
+        _assert_readable(line.exception_detail)
