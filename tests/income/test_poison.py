@@ -96,7 +96,7 @@ def test_an_import_recognises_every_line_but_those_of_a_contract_that_cannot_be_
 
     done = run_import(world, "gifts.csv", GIFTS)
 
-    assert done.status == StatementImport.Status.DONE, done.error_message
+    assert done.status == StatementImport.Status.DONE, done.message
     lines = {line.external_id: line for line in IncomeLine.objects.all()}
     assert {key: lines[key].status for key in ("G-1", "G-2", "G-3")} == dict.fromkeys(
         ("G-1", "G-2", "G-3"), "recognised"
@@ -255,7 +255,7 @@ def test_a_line_that_would_overflow_a_balance_goes_to_the_queue_and_the_rest_pro
 
     done = run_import(world, "gifts.csv", GIFTS)
 
-    assert done.status == StatementImport.Status.DONE, done.error_message
+    assert done.status == StatementImport.Status.DONE, done.message
     status = dict(IncomeLine.objects.values_list("external_id", "status"))
     assert (status["G-1"], status["G-2"], status["G-3"]) == ("recognised",) * 3
     assert _payable(world.creator_a) == 600_00 + 1200_00 - 150_00
@@ -264,3 +264,23 @@ def test_a_line_that_would_overflow_a_balance_goes_to_the_queue_and_the_rest_pro
         assert (line.status, line.exception_reason) == ("exception", "engine_error")
         assert "largest amount the ledger can hold" in line.exception_detail
         _assert_readable(line.exception_detail)
+
+
+def test_an_import_the_worker_cannot_finish_says_so_without_the_error_text(statement_world) -> None:
+    """Out of retries, or an error nobody foresaw (here the stored upload has gone from the
+    disk): the import fails with a sentence; the error, with its server path, goes to the log."""
+    from apps.income.tasks import statement_import_step
+
+    world = statement_world
+    statement_import = statement_import_create(
+        agency=world.agency_a, actor=world.manager_a, file=upload("gifts.csv", GIFTS), enqueue=False
+    )
+    statement_import.file.storage.delete(statement_import.file.name)
+
+    statement_import_step.apply(kwargs={"import_id": statement_import.pk})
+
+    statement_import.refresh_from_db()
+    assert statement_import.status == StatementImport.Status.FAILED
+    assert "unexpected error" in statement_import.message
+    for raw in ("Errno", "No such file", statement_import.file.name, "/"):
+        assert raw not in statement_import.message
