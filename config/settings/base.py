@@ -180,6 +180,8 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Income: re-enqueue imports whose worker died (idempotent steps); recognise lines matched by hand.
+    # Every beat task below hands each row or agency to its own task (or isolates it in a loop), so
+    # one that fails is logged and retried and stops no other (issue 11).
     "income-resume-stalled": {"task": "income.statement_import_resume_stalled", "schedule": 60.0},
     "income-recognize-pending": {"task": "income.recognize_pending", "schedule": 300.0},
     # Contracts: expire offers, activate signed versions whose date came, end expired ones (hourly,
