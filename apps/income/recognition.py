@@ -512,7 +512,9 @@ def _quarantine(line_id: int, error: Exception) -> RecognitionOutcome:
 def _failure_text(error: Exception) -> str:
     """A sentence for the queue. Never the error's own text: it can hold SQL or Python."""
     cause = error.__cause__ if error.__cause__ is not None else error
-    if isinstance(cause, psycopg.errors.NumericValueOutOfRange) or isinstance(error, OverflowError):
+    if isinstance(error, ApplicationError):
+        reason = error.message  # written for people
+    elif isinstance(cause, psycopg.errors.NumericValueOutOfRange) or isinstance(error, OverflowError):
         reason = _(
             "Posting it would take a ledger balance past the largest amount the ledger can hold. "
             "Check the amounts of its statement."
