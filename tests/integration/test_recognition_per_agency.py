@@ -43,7 +43,8 @@ def test_a_stuck_agency_keeps_no_other_waiting(world) -> None:
     holder = psycopg.connect(**connection.get_connection_params(), autocommit=True)
     try:
         holder.execute("SELECT pg_advisory_lock(%s, %s)", [0x1C0E, world.agency_a.pk])
-        assert income_recognize_pending.delay().get(timeout=30) == 2
+        # (Not its count: a message an earlier, killed worker left in the queue may run first.)
+        income_recognize_pending.delay().get(timeout=30)
 
         # Agency B (after A) is recognised while A waits for its lock.
         status = _wait_for(lambda s: s["Y-1"] == s["Y-2"] == "recognised")
