@@ -66,7 +66,7 @@ def test_format_for_people() -> None:
 )
 def test_digits_other_than_0_9_are_refused_with_a_clear_message(text: str) -> None:
     # Python's int() and Decimal() read all of these as numbers; money never does.
-    with pytest.raises(MoneyError, match="digits 0-9"):
+    with pytest.raises(MoneyError, match="0-9"):
         to_minor(text, "CNY", allow_thousands=True)
 
 
