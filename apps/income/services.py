@@ -34,7 +34,13 @@ def income_line_resolve(
 ) -> IncomeLine:
     """Settle an exception by hand: assign the line to a creator (→ matched) or dismiss it as
     not ours, with a reason (→ dismissed). Invariant: a recognised line is never touched."""
-    line = IncomeLine.objects.select_for_update(no_key=True).select_related("agency").get(pk=line.pk)
+    # of=("self",): the line is what this settles; locking the joined agency row too made every
+    # other settlement and deal edit of the agency wait for this one.
+    line = (
+        IncomeLine.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("agency")
+        .get(pk=line.pk)
+    )
     require_agency_role(actor, line.agency, INCOME_ROLES)
     if line.status in _FINAL:
         raise ApplicationError(

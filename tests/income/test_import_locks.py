@@ -106,3 +106,36 @@ def test_two_deal_edits_of_one_agency_do_not_wait_for_each_other(world) -> None:
 
     assert edit_errors == [] and took < 3, (edit_errors, took)
     assert BrandDeal.objects.get(pk=second.pk).brand == "Soy Co"
+
+
+def _settle_quickly(line, actor, errors: list[BaseException]) -> None:
+    from apps.income.services import income_line_resolve
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+        income_line_resolve(line=line, actor=actor, dismiss_reason="Not ours")
+    except BaseException as error:  # the test asserts on it
+        errors.append(error)
+    finally:
+        connection.close()
+
+
+def test_two_people_settling_queued_lines_of_one_agency_do_not_wait_for_each_other(world) -> None:
+    from apps.income.models import IncomeLine
+    from apps.income.services import income_line_resolve
+    from tests.income.test_line_services import _line
+
+    first, second = _line(world.agency_a), _line(world.agency_a)
+    errors: list[BaseException] = []
+    with transaction.atomic():
+        # One settlement in the middle of its transaction: it holds its line's row, not the agency's.
+        income_line_resolve(line=first, actor=world.manager_a, dismiss_reason="Not ours")
+        started = time.monotonic()
+        other = threading.Thread(target=_settle_quickly, args=(second, world.finance_a, errors))
+        other.start()
+        other.join(20)
+        took = time.monotonic() - started
+
+    assert errors == [] and took < 3, (errors, took)
+    assert IncomeLine.objects.get(pk=second.pk).status == IncomeLine.Status.DISMISSED
