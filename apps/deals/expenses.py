@@ -128,8 +128,6 @@ class DealExpenseBook:
                 positive.append(line_id)
             elif gross < 0:
                 refunds[line_id] = refund_of_id
-        if refunds:
-            book._load_refunds(refunds)
         if positive:
             book._deal_of.update(
                 DealPayment.objects.filter(
@@ -141,6 +139,10 @@ class DealExpenseBook:
                     reissue_line_id__in=positive, deal__agency_id=agency_id
                 ).values_list("reissue_line_id", "deal_id")
             )
+        # After the payments: a refund may name a payment of this same batch, whose deduction is
+        # not saved yet (see _load_refunds).
+        if refunds:
+            book._load_refunds(refunds)
         deal_ids = set(book._deal_of.values()) | set(book._refund_deal.values())
         if deal_ids:
             approved = deal_expenses_approved(deal_ids=deal_ids)
@@ -181,8 +183,11 @@ class DealExpenseBook:
                 ).values_list("income_line_id", "deal_id")
             )
             for line_id, target in targets.items():
-                if target in deal_of_original:
-                    self._refund_deal[line_id] = deal_of_original[target]
+                # A saved deduction, or a payment of this batch (it deducts before its refund,
+                # which is evaluated after it; if it deducts nothing, the refund frees nothing).
+                deal_id = deal_of_original.get(target) or self._deal_of.get(target)
+                if deal_id is not None:
+                    self._refund_deal[line_id] = deal_id
 
     def tracks(self, line_id: int) -> bool:
         """Whether the line's deducted (or reversed) expenses are recorded here."""

@@ -195,6 +195,28 @@ def test_a_refund_reverses_its_share_of_the_expenses_and_frees_them_for_later_in
     _verified(world)
 
 
+
+def test_a_refund_in_the_same_statement_as_its_payment_frees_its_share_of_the_expenses(world) -> None:
+    # One statement holds the payment and its refund, so one batch recognises both: the refund's
+    # share of the expenses must be recorded as freed although the payment's deduction is not
+    # saved yet when the batch reads the refunds' originals.
+    active_contract(world)
+    deal = _deal(world)
+    _approve(world, deal, 9_000_00)
+
+    _statement(
+        world,
+        _pay(world, "P-1", "60000.00"),
+        "R-1,2027-01-20T10:00:00+08:00,douyin,dy_a,brand_deal,-20000.00,CNY,XT-9000,P-1,Partial refund",
+    )
+
+    refund = IncomeLine.objects.get(external_id="R-1")
+    assert refund.status == "recognised"
+    assert income_line_split(line=refund)["result"]["deductions"]["expenses"] == "-3000.00"
+    assert ExpenseDeduction.objects.get(income_line=refund).amount_minor == -3_000_00
+    assert deal_expense_cap(deal=deal).deducted_minor == 6_000_00
+    _verified(world)
+
 def test_a_brand_refund_after_a_reissue_refunds_the_reissued_line(world) -> None:
     active_contract(world)
     deal = _deal(world)
