@@ -195,7 +195,6 @@ def test_a_refund_reverses_its_share_of_the_expenses_and_frees_them_for_later_in
     _verified(world)
 
 
-
 def test_a_refund_in_the_same_statement_as_its_payment_frees_its_share_of_the_expenses(world) -> None:
     # One statement holds the payment and its refund, so one batch recognises both: the refund's
     # share of the expenses must be recorded as freed although the payment's deduction is not
@@ -216,6 +215,7 @@ def test_a_refund_in_the_same_statement_as_its_payment_frees_its_share_of_the_ex
     assert ExpenseDeduction.objects.get(income_line=refund).amount_minor == -3_000_00
     assert deal_expense_cap(deal=deal).deducted_minor == 6_000_00
     _verified(world)
+
 
 def test_a_brand_refund_after_a_reissue_refunds_the_reissued_line(world) -> None:
     active_contract(world)
