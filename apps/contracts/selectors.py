@@ -110,7 +110,7 @@ def contract_template_list_for_actor(*, actor: Any) -> QuerySet[ContractTemplate
         return ContractTemplate.objects.none()
     return ContractTemplate.objects.filter(
         Q(agency__isnull=True) | Q(agency_id__in=scope.agency_ids), is_active=True
-    ).order_by("agency_id", "kind", "language")
+    ).order_by("agency_id", "kind", "language", "name", "pk")  # pk: a stable order for pagination
 
 
 def contract_template_get_for_actor(*, actor: Any, public_id: UUID | str) -> ContractTemplate:
@@ -354,7 +354,9 @@ PDF_PARSE_MEMORY_BYTES = 512 * 1024 * 1024
 PDF_PARSE_SLOTS = 2
 PDF_CHECKS_PER_WINDOW = 20  # per client address and PDF_CHECK_WINDOW_SECONDS (page and API together)
 PDF_CHECK_WINDOW_SECONDS = 600
-_OBJECT_MARKER = re.compile(rb"\d+\s+\d+\s+obj\b")
+# (?<![0-9]): a match starts at the beginning of a digit run; without it a long run of digits
+# made the search backtrack quadratically (30 kB of "7" held a web worker 6 s).
+_OBJECT_MARKER = re.compile(rb"(?<![0-9])[0-9]+\s+[0-9]+\s+obj\b")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _PROBE = Path(__file__).resolve().parent / "rendering" / "pdf_probe.py"
 

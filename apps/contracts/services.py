@@ -366,8 +366,11 @@ def contract_draft(
         raise ApplicationError(_("This template is retired."), code="template_retired")
     start_date = terms.pop("start_date", None) or _today()
     merged = _terms_from_template(template, start_date=start_date, currency=agency.default_currency)
-    # By default a contract covers the platforms the creator has accounts on.
-    merged["platforms"] = sorted(set(creator.platform_accounts.values_list("platform", flat=True)))
+    # By default a contract covers the platforms the creator has confirmed accounts on (not a
+    # pending or rejected request, which may be another agency's).
+    merged["platforms"] = sorted(
+        set(creator.platform_accounts.filter(status="confirmed").values_list("platform", flat=True))
+    )
     merged.update(terms)
     merged["effective_from"] = merged["start_date"]  # version 1 takes effect when it starts
     contract = Contract.objects.create(

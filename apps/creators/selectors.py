@@ -34,7 +34,7 @@ def creator_list_for_actor(*, actor: Any) -> QuerySet[Creator]:
     return (
         Creator.objects.filter(pk__in=visible)
         .prefetch_related(Prefetch("platform_accounts", queryset=accounts), "representations")
-        .order_by("display_name")
+        .order_by("display_name", "pk")  # pk: names repeat; pages must not skip or repeat a creator
     )
 
 

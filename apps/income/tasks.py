@@ -11,12 +11,17 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+import psycopg
 from celery import Task, shared_task
 from django.db import OperationalError, transaction
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
 from apps.income import pipeline
+
+# Errors a retry may cure. psycopg's own class too: the ledger's COPY raises it unwrapped by
+# Django, and without it a lost connection during recognition failed the import for good.
+_TRANSIENT = (OperationalError, psycopg.OperationalError)
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +47,7 @@ class _ImportTask(Task):
     name="income.statement_import_step",
     base=_ImportTask,
     acks_late=True,
-    autoretry_for=(OperationalError,),  # lost connection, deadlock, serialization failure
+    autoretry_for=_TRANSIENT,  # lost connection, deadlock, serialization failure
     max_retries=5,
     retry_backoff=2,
     retry_jitter=True,
@@ -91,7 +96,7 @@ class _AgencyTask(Task):
     name="income.recognize_pending_agency",
     base=_AgencyTask,
     acks_late=True,
-    autoretry_for=(OperationalError,),  # lost connection, deadlock, lock or statement timeout
+    autoretry_for=_TRANSIENT,  # lost connection, deadlock, lock or statement timeout
     max_retries=5,
     retry_backoff=2,
     retry_jitter=True,

@@ -307,3 +307,42 @@ def test_a_request_is_seen_by_the_creator_and_the_agency_that_asked_only(world: 
     api_as(world.creator_a2.user).post(f"/api/v1/platform-accounts/{claim.json()['public_id']}/confirm/")
     (confirmed,) = listed(world.owner_b)
     assert (confirmed["status"], confirmed["requested_by_agency"]) == ("confirmed", None)
+
+
+def test_creators_sharing_a_name_are_each_listed_once_across_pages(world) -> None:
+    from tests.conftest import api_as
+    from tests.factories import creator_for
+
+    for number in range(60):
+        creator_for(agency=world.agency_a, account_id=f"same_{number}", name="Same")
+    client = api_as(world.manager_a)
+    seen: list[str] = []
+    url = "/api/v1/creators/?limit=7"
+    while url:
+        page = client.get(url).json()
+        seen += [creator["public_id"] for creator in page["results"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == page["count"]
+
+
+def test_a_new_contract_covers_only_platforms_the_creator_confirmed(world) -> None:
+    import datetime
+
+    from apps.agencies.services import representation_open
+    from apps.contracts.models import ContractTemplate
+    from apps.contracts.services import contract_draft
+    from apps.creators.services import platform_account_add
+
+    # Agency A, which alone represents creator A, asks for a Bilibili account: pending. Then
+    # agency B comes to represent the creator too; B's draft must not cover A's request.
+    platform_account_add(
+        creator=world.creator_a, actor=world.manager_a, platform="bilibili", account_id="bl_pending"
+    )
+    representation_open(agency=world.agency_b, creator=world.creator_a, started_on=datetime.date(2026, 1, 1))
+    template = ContractTemplate.objects.filter(agency__isnull=True, is_active=True).order_by("pk").first()
+
+    version = contract_draft(
+        actor=world.owner_b, agency=world.agency_b, creator=world.creator_a, template=template
+    )
+
+    assert version.platforms == ["douyin"]
