@@ -82,6 +82,7 @@ def main() -> int:
     (ROOT / ".run").mkdir(exist_ok=True)
     celery = [PYTHON, "-m", "celery", "-A", "config"]
     processes = [
+        # No -Q: the worker consumes every configured queue, default and each money.* one (docs/scaling.md).
         subprocess.Popen(
             [*celery, "worker", "-l", "INFO", "--concurrency", "2", "-n", "fenrun@%h"], cwd=ROOT
         ),

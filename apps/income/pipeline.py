@@ -178,14 +178,15 @@ def statement_import_create(
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         if enqueue:
-            _enqueue_after_commit(statement_import.pk)
+            _enqueue_after_commit(statement_import.pk, agency_id=agency.pk)
     return statement_import
 
 
-def _enqueue_after_commit(import_id: int) -> None:
+def _enqueue_after_commit(import_id: int, *, agency_id: int) -> None:
     from apps.income.tasks import statement_import_step as task
 
-    transaction.on_commit(partial(task.delay, import_id=import_id))
+    # The agency id routes the step to its agency's queue (config/routing.py, docs/scaling.md).
+    transaction.on_commit(partial(task.delay, import_id=import_id, agency_id=agency_id))
 
 
 # --- the step ---------------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def statement_import_step(*, import_id: int, enqueue: bool = True) -> bool:
                 more = _next_chunk_or_recognition(statement_import)
             statement_import.save()
             if more and enqueue:
-                _enqueue_after_commit(import_id)
+                _enqueue_after_commit(import_id, agency_id=statement_import.agency_id)
             return more
     except _AllOrNothingRefused as refused:
         with transaction.atomic():
@@ -278,12 +279,12 @@ def statement_import_resume_stalled(*, older_than: timedelta = timedelta(minutes
         StatementImport.objects.filter(
             status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
             updated_at__lt=timezone.now() - older_than,
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "agency_id")
     )
     with transaction.atomic():
-        for import_id in stalled:
-            _enqueue_after_commit(import_id)
-    return stalled
+        for import_id, agency_id in stalled:
+            _enqueue_after_commit(import_id, agency_id=agency_id)
+    return [import_id for import_id, _ in stalled]
 
 
 # --- 1. stage -----------------------------------------------------------------------------------

@@ -52,7 +52,9 @@ class _ImportTask(Task):
     retry_backoff=2,
     retry_jitter=True,
 )
-def statement_import_step(*, import_id: int) -> bool:
+def statement_import_step(*, import_id: int, agency_id: int | None = None) -> bool:
+    # agency_id only routes the task to its agency's queue (config/routing.py); None: a message
+    # enqueued before the queues by agency, which runs the same.
     return pipeline.statement_import_step(import_id=import_id)
 
 

@@ -8,6 +8,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env, whole_number
+from config.routing import DEFAULT_QUEUE, dedicated_agency_queues, money_queue_buckets, queue_names
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -192,6 +193,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "deals-flag-overdue": {"task": "deals.flag_overdue", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues by agency (config/routing.py, docs/scaling.md): a money-path task with an agency id goes to
+# `money.<agency_id mod FENRUN_MONEY_QUEUE_BUCKETS>` or the agency's dedicated queue; the rest to
+# `default`. A worker started without -Q consumes every queue listed here, so `make run`, compose's
+# worker and the tests' worker serve the whole app; `-Q money.1` makes a worker for one bucket.
+FENRUN_MONEY_QUEUE_BUCKETS = money_queue_buckets()
+FENRUN_DEDICATED_AGENCY_QUEUES = dedicated_agency_queues()
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_QUEUES = {
+    name: {"exchange": name, "routing_key": name}
+    for name in queue_names(buckets=FENRUN_MONEY_QUEUE_BUCKETS, dedicated=FENRUN_DEDICATED_AGENCY_QUEUES)
+}
+CELERY_TASK_ROUTES = ["config.routing.route_task"]
 
 # --- Email
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

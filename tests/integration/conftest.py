@@ -19,9 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_worker(
-    *, name: str, concurrency: int = 1, extra_env: dict[str, str] | None = None
+    *,
+    name: str,
+    concurrency: int = 1,
+    extra_env: dict[str, str] | None = None,
+    queues: list[str] | None = None,
 ) -> subprocess.Popen:
-    """Start `celery worker` on the test database; returns once it answers a ping."""
+    """Start `celery worker` on the test database; returns once it answers a ping.
+
+    Without `queues` it consumes every configured queue (CELERY_TASK_QUEUES: default, money.0…),
+    as `make run`'s and compose's workers do; with them, only those (`-Q`)."""
     from config.celery_app import app
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", **(extra_env or {})}
@@ -46,6 +53,7 @@ def start_worker(
             "--without-mingle",
             "--pool",
             "prefork",
+            *(["-Q", ",".join(queues)] if queues else []),
         ],
         cwd=ROOT,
         env=env,
