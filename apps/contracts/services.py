@@ -52,7 +52,7 @@ from apps.contracts.rendering.document import (
     worked_examples,
 )
 from apps.creators.models import Creator, Platform
-from apps.ledger.models import Account, JournalEntry
+from apps.ledger.models import Account
 from apps.splits.engine import RuleSet
 from apps.splits.engine.rules import pointer
 
@@ -109,13 +109,11 @@ def _field_error(message: str, *, code: str, field: str, **extra: Any) -> Applic
 
 def _rule_set_evaluable(document: Any) -> RuleSet:
     """The engine's validation, and what the engine accepts but recognition could not record:
-    each entry's rule_id is the rule's id, and deduction ids and extra parties name ledger
-    accounts, all in columns of 64 characters. A rule set that passes is split without fail."""
+    deduction ids and extra parties name ledger accounts (keys of 64 characters); rule ids are
+    held to the same length, as people read them in every explanation. A rule set that passes
+    is split without fail."""
     rule_set = rule_set_parse(document)
-    limit = min(
-        cast(int, Account._meta.get_field("key").max_length),
-        cast(int, JournalEntry._meta.get_field("rule_id").max_length),
-    )
+    limit = cast(int, Account._meta.get_field("key").max_length)
     names = [(pointer("parties", index), party) for index, party in enumerate(rule_set.parties)]
     for index, rule in enumerate(rule_set.rules):
         names.append((pointer("rules", index, "id"), rule.id))

@@ -6,3 +6,11 @@ class DealsConfig(AppConfig):
     label = "deals"
     verbose_name = "Brand deals"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Recognition imports nothing of deals: deals gives it the book of approved expenses
+        # that a batch's payment lines carry into the split.
+        from apps.deals.expenses import DealExpenseBook
+        from apps.recognition.batch import register_expense_book
+
+        register_expense_book(DealExpenseBook.for_lines)

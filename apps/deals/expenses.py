@@ -32,7 +32,7 @@ The rule (README, "Brand deal expenses"; the algorithm is ../shared/spec/split-r
   the public algorithm like any other line. They are not payments: the deal's paid amount is
   unchanged. A refund from the brand that names the original line refunds its latest re-issue.
 
-Recognition (apps/income/recognition.py) builds one DealExpenseBook per batch, under the
+Recognition (apps/recognition/batch.py) builds one DealExpenseBook per batch, under the
 agency's recognition lock, which deal_expense_approve takes too: an approval and a batch never
 interleave, so no expense is deducted twice or left behind.
 """
@@ -235,9 +235,9 @@ def _recognised_lines(deal: BrandDeal) -> list[IncomeLine]:
     reissued = ExpenseReissue.objects.filter(deal=deal).values_list("reissue_line_id", flat=True)
     return list(
         IncomeLine.objects.filter(
-            pk__in=[*paid, *reissued], status=IncomeLine.Status.RECOGNISED, expense_reissue__isnull=True
+            pk__in=[*paid, *reissued], allocation__isnull=False, expense_reissue__isnull=True
         )
-        .select_related("ledger_entry__rule_set")
+        .select_related("allocation")
         .order_by("occurred_at", "pk")
     )
 
@@ -269,7 +269,8 @@ def deal_expenses_reissue(*, deal: BrandDeal, expense: DealExpense) -> list[Expe
     approval rolls back) if a new line cannot be recognised: a line is never left reversed
     without its re-issue.
     """
-    from apps.income.recognition import income_line_refundable, income_recognize_batch
+    from apps.recognition.selectors import line_refundable
+    from apps.recognition.services import recognize_batch
 
     pending = deal_expenses_approved(deal_ids=[deal.pk]).get(deal.pk, 0) - deal_expenses_deducted(
         deal_ids=[deal.pk]
@@ -278,10 +279,10 @@ def deal_expenses_reissue(*, deal: BrandDeal, expense: DealExpense) -> list[Expe
     for line in _recognised_lines(deal) if pending > 0 else []:
         if pending <= 0:
             break
-        refundable = income_line_refundable(line=line)
+        refundable = line_refundable(line=line)
         if refundable is None or refundable.unrefunded <= 0 or refundable.rule.expenses_cap is None:
             continue
-        if line.original_currency:
+        if line.allocation.original_currency:
             raise ApplicationError(
                 _(
                     "A payment of this deal was converted from %(currency)s before it was split, so "
@@ -330,10 +331,9 @@ def deal_expenses_reissue(*, deal: BrandDeal, expense: DealExpense) -> list[Expe
     if not made:
         return made
     line_ids = [line_id for item in made for line_id in (item.reversal_line_id, item.reissue_line_id)]
-    income_recognize_batch(agency=deal.agency, line_ids=line_ids)
+    recognize_batch(agency=deal.agency, line_ids=line_ids, cause=f"expenses:{expense.pk}")
     failed = (
-        IncomeLine.objects.filter(pk__in=line_ids)
-        .exclude(status=IncomeLine.Status.RECOGNISED)
+        IncomeLine.objects.filter(pk__in=line_ids, allocation__isnull=True)
         .values_list("exception_detail", flat=True)
         .first()
     )
@@ -360,7 +360,7 @@ def deal_expenses_repair(*, agency_id: int | None = None) -> RepairOutcome:
     locks as an approval, so a deal that cannot be repaired stops no other; running it again
     re-issues nothing more.
     """
-    from apps.income.recognition import income_recognition_lock
+    from apps.income.services import income_recognition_lock
 
     outcome = RepairOutcome()
     deals = BrandDeal.objects.filter(expenses__status=DealExpense.Status.APPROVED).distinct().order_by("pk")

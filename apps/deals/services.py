@@ -32,8 +32,7 @@ from apps.deals.expenses import deal_expenses_reissue
 from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable
 from apps.deals.selectors import deal_expense_cap
 from apps.income.models import IncomeLine, Source
-from apps.income.recognition import income_recognition_lock
-from apps.income.services import income_line_mark, income_line_resolve
+from apps.income.services import income_line_mark, income_line_resolve, income_recognition_lock
 from apps.splits.engine.money import half_up
 
 Status = BrandDeal.Status

@@ -89,6 +89,8 @@ class StatementImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the first recognition step (which ANALYZEs the lines the chunks just added).
+    recognition_started_at = models.DateTimeField(null=True, blank=True)
     # Touched by every committed step: statement_import_resume_stalled reads it as a heartbeat.
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -264,22 +266,6 @@ class IncomeLine(models.Model):
     )
     exception_detail = models.TextField(blank=True, default="")
     dismiss_reason = models.TextField(blank=True, default="")
-    # Set when the line was converted before the engine: what the statement said, and the rate.
-    original_gross_minor = models.BigIntegerField(null=True, blank=True)
-    original_currency = models.CharField(max_length=3, blank=True, default="")
-    fx_rate = models.DecimalField(max_digits=24, decimal_places=12, null=True, blank=True)
-    fx_source = models.CharField(max_length=64, blank=True, default="")
-    fx_date = models.DateField(null=True, blank=True)
-    # Recognition: the contract version, the ledger entry, the month it counted in.
-    contract_version = models.ForeignKey(
-        "contracts.ContractVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    ledger_entry = models.OneToOneField(
-        "ledger.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="income_line"
-    )
-    posted_period = models.CharField(max_length=7, blank=True, default="")
-    posting_note = models.CharField(max_length=300, blank=True, default="")
-    recognised_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -330,6 +316,20 @@ class IncomeLine(models.Model):
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id}"
 
+    @property
+    def is_recognised(self) -> bool:
+        """Recognised lines have an allocation (apps/recognition): the line itself is not updated."""
+        return hasattr(self, "allocation")
+
+    @property
+    def state(self) -> str:
+        """The status people see: recognised once allocated, else the stored status."""
+        return self.Status.RECOGNISED if self.is_recognised else self.status
+
+    @property
+    def state_display(self) -> str:
+        return str(self.Status(self.state).label)
+
 
 class FxRate(models.Model):
     """A recorded exchange rate: 1 unit of `base` = `rate` units of `quote` on `date`, per `source`.
@@ -353,20 +353,6 @@ class FxRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.base} = {self.rate} {self.quote} on {self.date} ({self.source})"
-
-
-class SplitState(models.Model):
-    """The engine's carried state for one contract version after its last recognised line."""
-
-    contract_version = models.OneToOneField(
-        "contracts.ContractVersion", on_delete=models.PROTECT, primary_key=True, related_name="+"
-    )
-    state = models.JSONField(default=dict)
-    line_count = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"split state of contract version {self.contract_version_id}"
 
 
 class ClosedPeriod(models.Model):

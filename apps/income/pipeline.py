@@ -52,7 +52,7 @@ import importlib.util
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -430,8 +430,7 @@ _RECORDED_SQL = """
     FROM unnest(%(rows)s::int[], %(platforms)s::text[], %(ids)s::text[], %(gross)s::bigint[],
                 %(currencies)s::text[]) AS t(row_number, platform, external_id, gross_minor, currency)
     JOIN LATERAL (
-        SELECT COALESCE(o.original_gross_minor, o.gross_minor) AS gross_minor,
-               COALESCE(NULLIF(o.original_currency, ''), o.currency) AS currency
+        SELECT o.gross_minor, o.currency
         FROM income_incomeline o
         WHERE o.agency_id = %(agency)s AND o.platform = t.platform AND o.external_id = t.external_id
         LIMIT 1
@@ -662,7 +661,7 @@ def _insert_sql(*, refunds: bool) -> str:
         public_id, agency_id, creator_id, platform_account_id, platform, account_id, external_id,
         source, gross_minor, currency, occurred_at, order_ref, refund_of_id, adjusts_id, description,
         metadata, statement_import_id, row_number, status, exception_reason, exception_detail,
-        dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
+        dismiss_reason, created_at, updated_at
     )
     SELECT fenrun_uuid7(), %(agency)s, account.creator_id, account.id, s.platform, s.account_id,
         s.external_id, s.source, s.gross_minor, s.currency, s.occurred_at, s.order_ref,
@@ -674,7 +673,7 @@ def _insert_sql(*, refunds: bool) -> str:
              ELSE 'imported' END,
         CASE WHEN account.id IS NULL THEN 'unknown_account' ELSE '' END,
         CASE WHEN account.id IS NULL THEN {routing.UNROUTED_DETAIL_SQL} ELSE '' END,
-        '', '', '', '', '', now(), now()
+        '', now(), now()
     FROM income_stagedline s
     -- A confirmed account of a creator this agency represents on the row's day, else NULL (the
     -- queue): apps/income/routing.py. Confirmed (platform, account_id) is unique, so a plain join.
@@ -724,9 +723,8 @@ def _accepted_refunds(cursor: Any, params: dict[str, Any]) -> tuple[list[int], l
     cursor.execute(
         """
         SELECT s.row_number, s.gross_minor, s.currency, s.refund_of, original.id,
-               COALESCE(original.original_gross_minor, original.gross_minor),
-               COALESCE(NULLIF(original.original_currency, ''), original.currency),
-               (SELECT COALESCE(sum(COALESCE(r.original_gross_minor, r.gross_minor)), 0)
+               original.gross_minor, original.currency,
+               (SELECT COALESCE(sum(r.gross_minor), 0)
                   FROM income_incomeline r WHERE r.refund_of_id = original.id AND r.status <> 'dismissed')
         FROM income_stagedline s
         -- LATERAL … LIMIT 1: one probe of the unique key per refund, whatever the statistics of
@@ -734,7 +732,7 @@ def _accepted_refunds(cursor: Any, params: dict[str, Any]) -> tuple[list[int], l
         -- ("the agency has 10 lines"), both scanned all of the agency's lines once per refund
         -- (0.3 s a chunk at 20,000 lines, growing with the table).
         LEFT JOIN LATERAL (
-            SELECT o.id, o.original_gross_minor, o.gross_minor, o.original_currency, o.currency
+            SELECT o.id, o.gross_minor, o.currency
             FROM income_incomeline o
             WHERE o.agency_id = %(agency)s AND o.platform = s.platform AND o.external_id = s.refund_of
             LIMIT 1
@@ -795,14 +793,13 @@ def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, 
         """
         WITH seen AS (
             SELECT s.*, line.id AS line_id, line.creator_id AS line_creator, line.platform_account_id AS line_account,
-                   COALESCE(line.original_gross_minor, line.gross_minor) AS first_gross,
-                   COALESCE(NULLIF(line.original_currency, ''), line.currency) AS first_currency
+                   line.gross_minor AS first_gross, line.currency AS first_currency
             FROM income_stagedline s
             -- A probe of the unique key per row (LATERAL … LIMIT 1), never a hash of all the
             -- agency's lines chosen on old statistics (see _accepted_refunds).
             JOIN LATERAL (
-                SELECT o.id, o.creator_id, o.platform_account_id, o.original_gross_minor, o.gross_minor,
-                       o.original_currency, o.currency, o.statement_import_id, o.row_number
+                SELECT o.id, o.creator_id, o.platform_account_id, o.gross_minor, o.currency,
+                       o.statement_import_id, o.row_number
                 FROM income_incomeline o
                 WHERE o.agency_id = %(agency)s AND o.platform = s.platform AND o.external_id = s.external_id
                 LIMIT 1
@@ -815,7 +812,7 @@ def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, 
                 public_id, agency_id, creator_id, platform_account_id, platform, account_id, external_id,
                 source, gross_minor, currency, occurred_at, order_ref, refund_of_id, adjusts_id, description,
                 metadata, statement_import_id, row_number, status, exception_reason, exception_detail,
-                dismiss_reason, original_currency, fx_source, posted_period, posting_note, created_at, updated_at
+                dismiss_reason, created_at, updated_at
             )
             SELECT fenrun_uuid7(), %(agency)s, line_creator, line_account, platform, account_id,
                 -- The adjustment's own key, within the column's 200 characters: a long key keeps
@@ -832,7 +829,7 @@ def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, 
                 statement_import_id, row_number, 'exception', 'amount_changed',
                 'Re-issued with ' || gross_minor || ' ' || currency || ' (minor units) instead of '
                     || first_gross || ' ' || first_currency || '; this line holds the difference.',
-                '', '', '', '', '', now(), now()
+                '', now(), now()
             FROM seen
             WHERE gross_minor <> first_gross OR currency <> first_currency
             ON CONFLICT (agency_id, platform, external_id) DO NOTHING
@@ -899,27 +896,32 @@ def _deals_reconciler() -> Any:
 # --- 3. recognition ---------------------------------------------------------------------------
 
 
-def _recognise_step(statement_import: StatementImport) -> bool:
-    from apps.income.recognition import income_recognize_batch
+# (agency, import id, batch size) -> (more to do, exceptions): the recognition app registers it
+# (apps/recognition/apps.py); income imports nothing above it.
+RecognitionStep = Callable[..., tuple[bool, int]]
+_recognition_steps: dict[str, RecognitionStep] = {}
 
-    if not IncomeLine.objects.filter(
-        statement_import=statement_import, status=LineStatus.RECOGNISED
-    ).exists():
+
+def register_recognition_step(step: RecognitionStep) -> None:
+    _recognition_steps["step"] = step
+
+
+def _recognise_step(statement_import: StatementImport) -> bool:
+    step = _recognition_steps.get("step")
+    if statement_import.recognition_started_at is None:
         # The chunks have just added up to a million rows that autovacuum has not analysed yet:
         # with the old statistics PostgreSQL plans the batch's reads as if the table were
         # small (a nested loop over a sequential scan took 108 s for 20,000 lines at 100k).
         # Once per import, at its first recognition step; cheap (a sample of 30,000 rows).
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE income_incomeline")
-    batch = list(
-        IncomeLine.objects.filter(statement_import=statement_import, status=LineStatus.MATCHED)
-        .order_by("occurred_at", "id")
-        .values_list("pk", flat=True)[:RECOGNITION_BATCH]
-    )
-    if batch:
-        outcome = income_recognize_batch(agency=statement_import.agency, line_ids=batch)
-        statement_import.exception_count += outcome.exceptions
-        if len(batch) == RECOGNITION_BATCH:
+        statement_import.recognition_started_at = timezone.now()
+    if step is not None:
+        more, exceptions = step(
+            agency=statement_import.agency, import_id=statement_import.pk, batch_size=RECOGNITION_BATCH
+        )
+        statement_import.exception_count += exceptions
+        if more:
             return True
     StagedLine.objects.filter(statement_import=statement_import).delete()
     statement_import.status = ImportStatus.DONE

@@ -6,6 +6,7 @@ An agency's active members see the agency's imports and lines; a creator sees th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -37,12 +38,17 @@ def income_line_list_for_actor(
                 f"{status!r} is not a line status ({', '.join(IncomeLine.Status.values)}).",
                 code="invalid_status",
             )
-        lines = lines.filter(status=status)
+        if status == IncomeLine.Status.RECOGNISED:
+            lines = lines.filter(allocation__isnull=False)  # recognised lines have an allocation
+        elif status == IncomeLine.Status.MATCHED:
+            lines = lines.filter(status=status, allocation__isnull=True)
+        else:
+            lines = lines.filter(status=status)
     if agency is not None:
         lines = lines.filter(agency=agency)
     if statement_import is not None:
         lines = lines.filter(statement_import=statement_import)
-    return lines.select_related("agency", "creator", "ledger_entry__rule_set").order_by("-occurred_at", "-id")
+    return lines.select_related("agency", "creator", "allocation").order_by("-occurred_at", "-id")
 
 
 def income_line_get_for_actor(*, actor: Any, public_id: UUID | str) -> IncomeLine:
@@ -58,3 +64,18 @@ def statement_import_list_for_actor(*, actor: Any) -> QuerySet[StatementImport]:
 
 def statement_import_get_for_actor(*, actor: Any, public_id: UUID | str) -> StatementImport:
     return get_scoped_or_404(statement_import_list_for_actor(actor=actor), public_id=public_id)
+
+
+# line -> its split explained with its proof, or None: registered by the recognition app (which
+# owns allocations and replays the engine); income imports nothing above it.
+_line_split: dict[str, Callable[..., dict[str, Any] | None]] = {}
+
+
+def register_line_split(reader: Callable[..., dict[str, Any] | None]) -> None:
+    _line_split["reader"] = reader
+
+
+def income_line_split(*, line: IncomeLine) -> dict[str, Any] | None:
+    """A recognised line's split, explanation and Merkle proof (None if not recognised)."""
+    reader = _line_split.get("reader")
+    return reader(line=line) if reader is not None else None

@@ -1,7 +1,9 @@
-"""Income services: the exceptions queue's actions and the set-based status marks.
+"""Income services: the exceptions queue's actions, the set-based status marks and the lock
+that keeps them and recognition apart.
 
-The import pipeline lives in apps/income/pipeline.py and recognition in
-apps/income/recognition.py; both are re-exported here so callers find every use case by name.
+The import pipeline lives in apps/income/pipeline.py; recognition (matched lines → splits →
+ledger) in apps/recognition/, which marks a line recognised by writing its allocation: a
+recognised line is never updated here.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -24,8 +26,26 @@ Reason = IncomeLine.ExceptionReason
 
 # Roles that may act on the exceptions queue and upload statements.
 INCOME_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER, Membership.Role.FINANCE)
-# A line already in the ledger, or dismissed by a person, is never re-marked by a batch.
+# A line dismissed by a person is never re-marked by a batch; nor is a recognised one (it has an
+# allocation, see _unrecognised).
 _FINAL = (Status.RECOGNISED, Status.DISMISSED)
+_LOCK_NAMESPACE = 0x1C0E  # pg_advisory_xact_lock(namespace, agency id): one recogniser per agency
+
+
+def income_recognition_lock(agency_id: int) -> None:
+    """Hold the agency's recognition lock until the transaction ends (re-entrant).
+
+    Recognition reads matched lines without row locks (a row lock writes every line once more);
+    whatever changes a matched line or what recognition reads of it (a resolution here, a deal's
+    approved expenses) takes this lock first, so it and a recognition batch never interleave."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, agency_id])
+
+
+def _unrecognised(lines: QuerySet[IncomeLine]) -> QuerySet[IncomeLine]:
+    # The recognition app's allocation is the line's recognised state (its reverse one-to-one
+    # `allocation`): read here through the ORM relation, never written.
+    return lines.filter(allocation__isnull=True)
 
 
 @transaction.atomic
@@ -34,6 +54,7 @@ def income_line_resolve(
 ) -> IncomeLine:
     """Settle an exception by hand: assign the line to a creator (→ matched) or dismiss it as
     not ours, with a reason (→ dismissed). Invariant: a recognised line is never touched."""
+    income_recognition_lock(line.agency_id)
     # of=("self",): the line is what this settles; locking the joined agency row too made every
     # other settlement and deal edit of the agency wait for this one.
     line = (
@@ -42,9 +63,9 @@ def income_line_resolve(
         .get(pk=line.pk)
     )
     require_agency_role(actor, line.agency, INCOME_ROLES)
-    if line.status in _FINAL:
+    if line.status in _FINAL or not _unrecognised(IncomeLine.objects.filter(pk=line.pk)).exists():
         raise ApplicationError(
-            f"This line is already {line.get_status_display().lower()}; it cannot be changed.",
+            f"This line is already {line.state_display.lower()}; it cannot be changed.",
             code="income_line_final",
         )
     if (creator is None) == (dismiss_reason is None):
@@ -109,7 +130,7 @@ def income_line_mark(
         lines = lines_qs_or_ids
     else:
         lines = IncomeLine.objects.filter(pk__in=list(lines_qs_or_ids))
-    return lines.exclude(status__in=_FINAL).update(
+    return _unrecognised(lines.exclude(status__in=_FINAL)).update(
         status=status,
         exception_reason=exception_reason or "",
         exception_detail=detail if status == Status.EXCEPTION else "",

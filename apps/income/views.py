@@ -21,10 +21,10 @@ from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.tenancy import scope_for
 from apps.income.forms import StatementUploadForm
 from apps.income.pipeline import statement_import_create
-from apps.income.recognition import income_line_split
 from apps.income.selectors import (
     income_line_get_for_actor,
     income_line_list_for_actor,
+    income_line_split,
     statement_import_get_for_actor,
     statement_import_list_for_actor,
 )

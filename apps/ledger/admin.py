@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten, flatten_fieldsets
 from django.http import HttpRequest
-from django.utils.html import format_html
 
 from apps.common.money import format_money
 from apps.ledger.models import (
@@ -17,7 +15,6 @@ from apps.ledger.models import (
     AccountPeriodBalance,
     JournalEntry,
     Posting,
-    RuleSetSnapshot,
 )
 
 
@@ -74,21 +71,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     fieldsets = [
         ("Entry", {"fields": ["agency", "seq", "kind", "effective_date", "posted_at", "creator", "memo"]}),
         ("Cause", {"fields": ["cause_reference", "reason", "author", "reverses", "idempotency_key"]}),
-        (
-            "Split",
-            {"fields": ["contract_version_id", "rule_id", "rule_set", "trace_pretty", "engine_line_pretty"]},
-        ),
-        ("Tamper evidence", {"fields": ["prev_hash", "hash", "request_sha256"]}),
+        ("Tamper evidence", {"fields": ["prev_hash", "hash", "request_sha256", "lines_root", "line_count"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)
-
-    @admin.display(description="trace")
-    def trace_pretty(self, entry: JournalEntry) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(entry.trace, indent=1, ensure_ascii=False))
-
-    @admin.display(description="engine input line")
-    def engine_line_pretty(self, entry: JournalEntry) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(entry.engine_line, indent=1, ensure_ascii=False))
 
 
 @admin.register(Posting)
@@ -109,8 +94,3 @@ class AccountPeriodBalanceAdmin(ReadOnlyAdmin):
     list_display = ["account", "period", "debit_minor", "credit_minor", "net_minor", "currency"]
     list_filter = ["period"]
     list_select_related = ["account"]
-
-
-@admin.register(RuleSetSnapshot)
-class RuleSetSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ["sha256", "created_at"]

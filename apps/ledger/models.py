@@ -14,7 +14,7 @@ What PostgreSQL itself enforces here (so that no code path, admin or psql sessio
   0003 and 0004, not pgtrigger triggers:
   pgtrigger wraps every call in an exception block (a subtransaction) to read its ignore
   list, which made the commit of a 10,000-entry batch 11 times slower;
-* entries, postings and rule set snapshots are never UPDATEd or DELETEd (pgtrigger.Protect);
+* entries and postings are never UPDATEd or DELETEd (pgtrigger.Protect);
 * a reversal names the entry it reverses, an entry is reversed at most once (unique), and a
   reversal is never reversed itself (trigger).
 
@@ -115,22 +115,6 @@ class Account(models.Model):
         return -1 if self.purpose in self.CREDIT_NORMAL else 1
 
 
-class RuleSetSnapshot(models.Model):
-    """A split rule set document exactly as it was evaluated, stored once per content hash."""
-
-    sha256 = models.CharField(max_length=64, unique=True)
-    document = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        triggers = [
-            pgtrigger.Protect(name="protect_update_delete", operation=pgtrigger.Update | pgtrigger.Delete),
-        ]
-
-    def __str__(self) -> str:
-        return f"rule set {self.sha256[:12]}"
-
-
 class LedgerHead(models.Model):
     """The tip of one agency's hash chain. Its row lock serialises appends to that ledger."""
 
@@ -161,10 +145,9 @@ class JournalEntry(models.Model):
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     # No single-column indexes on agency and creator: (agency, seq) and (creator, effective_date)
     # lead with them, and every index costs each entry of the bulk path.
-    # agency, creator and rule_set are checked once per INSERT or COPY by the statement-level
-    # trigger of migration 0009 instead of per-row foreign keys (those cost ~12 µs a line at
-    # commit); the agency and creator an entry names cannot be deleted (triggers there), nor can
-    # snapshots.
+    # agency and creator are checked once per INSERT or COPY by the statement-level trigger of
+    # migration 0009 (0011 since) instead of per-row foreign keys (those cost ~12 µs a line at
+    # commit); the agency and creator an entry names cannot be deleted (triggers there).
     agency = models.ForeignKey(
         "agencies.Agency",
         on_delete=models.PROTECT,
@@ -194,8 +177,8 @@ class JournalEntry(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     cause_reference = models.CharField(max_length=200, blank=True, default="")
     reason = models.TextField(blank=True, default="")
-    # Not indexed (only manual adjustments have an author; users are never deleted), nor is
-    # rule_set below (snapshots are protected from deletion): each index costs every append.
+    # Not indexed (only manual adjustments have an author; users are never deleted): each index
+    # costs every append.
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -210,26 +193,12 @@ class JournalEntry(models.Model):
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
-    # Contracts land later: a plain id now, turned into a foreign key by the contracts app's
-    # migration without changing the column.
-    contract_version_id = models.BigIntegerField(null=True, blank=True)
-    rule_id = models.CharField(max_length=64, blank=True, default="")
-    rule_set = models.ForeignKey(
-        RuleSetSnapshot,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="entries",
-        db_index=False,
-        db_constraint=False,
-    )
-    engine_line = models.JSONField(
-        null=True, blank=True, help_text="The engine's input line, amounts in minor units."
-    )
-    engine_state = models.JSONField(
-        null=True, blank=True, help_text="The engine state the line was evaluated in."
-    )
-    trace = models.JSONField(null=True, blank=True, help_text="The engine's structured trace of the split.")
+    # What the entry covers, when it aggregates many facts (a recognition batch's lines of one
+    # creator, contract version, currency and month): the Merkle root over the facts' leaves and
+    # their number. The ledger only chains them (they are part of the hashed content); the app
+    # that owns the facts recomputes the root (apps/recognition/verification.py).
+    lines_root = models.CharField(max_length=64, blank=True, default="")
+    line_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = _("journal entries")

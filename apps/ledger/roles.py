@@ -5,7 +5,8 @@ that `database_app_role_grant` (`manage.py db_roles_grant`, run by the owner aft
 migrate) creates or updates. That role:
 
 * reads and writes the ordinary tables (SELECT, INSERT, UPDATE, DELETE) and uses their sequences;
-* on the ledger's append-only tables (entries, postings, rule set snapshots, accounts) may only
+* on the ledger's append-only tables (entries, postings, accounts, and those other apps register,
+  such as the recognition app's line allocations and rule set snapshots) may only
   SELECT and INSERT, and may also UPDATE the derived rows the ledger maintains in the same
   transaction (chain heads, account and month balances), never DELETE them;
 * owns nothing and is no superuser, nor a member of the owner, so it cannot TRUNCATE, ALTER
@@ -35,11 +36,10 @@ from apps.ledger.models import (
     JournalEntry,
     LedgerHead,
     Posting,
-    RuleSetSnapshot,
 )
 
 # Written once, never changed (their row triggers refuse UPDATE and DELETE as well).
-APPEND_ONLY: tuple[type[models.Model], ...] = (JournalEntry, Posting, RuleSetSnapshot, Account)
+APPEND_ONLY: tuple[type[models.Model], ...] = (JournalEntry, Posting, Account)
 # Derived from the rows above and updated with every append (verify_ledger re-derives them).
 MAINTAINED: tuple[type[models.Model], ...] = (LedgerHead, AccountBalance, AccountPeriodBalance)
 
@@ -65,9 +65,22 @@ class GrantReport:
     ledger: tuple[TableRights, ...]
 
 
+# Append-only tables of apps above the ledger that the chain covers (the recognition app's line
+# allocations: a changed allocation breaks its entry's Merkle root). Registered from their
+# AppConfig.ready(); the ledger imports none of them.
+_registered_append_only: dict[str, type[models.Model]] = {}
+
+
+def register_append_only(*tables: type[models.Model]) -> None:
+    """Give the application role only SELECT and INSERT on these tables too."""
+    for model in tables:
+        _registered_append_only[model._meta.label] = model
+
+
 def ledger_tables() -> dict[str, tuple[str, ...]]:
     """Each ledger table with exactly the privileges the application role gets on it."""
-    rights: dict[str, tuple[str, ...]] = {model._meta.db_table: ("SELECT", "INSERT") for model in APPEND_ONLY}
+    append_only = (*APPEND_ONLY, *_registered_append_only.values())
+    rights: dict[str, tuple[str, ...]] = {model._meta.db_table: ("SELECT", "INSERT") for model in append_only}
     rights.update({model._meta.db_table: ("SELECT", "INSERT", "UPDATE") for model in MAINTAINED})
     return rights
 

@@ -8,6 +8,7 @@ entry's trace still explains their split). Everyone else sees nothing: 404, neve
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -134,3 +135,17 @@ def creator_balances(*, creator_id: int, period: str | None = None) -> dict[str,
             )
         )
     return {"balances": balances, "period": months}
+
+
+def ledger_balances_of_creators(
+    *, agency_id: int, purpose: str, creator_ids: Iterable[int]
+) -> dict[tuple[int, str], int]:
+    """The balance of each creator's `purpose` account (key ''), per (creator id, currency), in
+    the ledger's signs (a debit positive): e.g. the advances still to recoup. Services call it."""
+    rows = AccountBalance.objects.filter(
+        account__agency_id=agency_id,
+        account__purpose=purpose,
+        account__key="",
+        account__creator_id__in=list(creator_ids),
+    ).values_list("account__creator_id", "account__currency", "balance_minor")
+    return {(creator_id, currency): balance for creator_id, currency, balance in rows}

@@ -21,12 +21,13 @@ Design
 * Balances per account and per account-month (in the agency's time zone) are upserted in the
   same transaction by one set-based INSERT … ON CONFLICT DO UPDATE per entry (per batch on the
   bulk path), so reading a balance or a monthly total never scans postings.
-* Splits keep what is needed to re-run them (apps/ledger/splitting.py): the rule set snapshot,
-  the engine's input line and state, the rule id and the engine's structured trace.
+* The ledger records money, not splits: it knows nothing of the split engine, income or
+  contracts. An entry that aggregates many facts (recognition posts one per batch, creator,
+  contract version, currency and month) names them by a Merkle root over their leaves and
+  their count (`lines_root`, `line_count`), which the chain covers like every other field; the
+  app that owns the facts recomputes the root (apps/recognition/verification.py).
 * `ledger_post_many` is the bulk path for recognition: one lock, COPY into entries and
   postings, the chain computed in Python, one balance upsert for the whole batch.
-* Contracts land later: `contract_version_id` is a plain BigInteger column today; the contracts
-  app turns it into a foreign key without rewriting the column.
 
 `manage.py verify_ledger` (apps/ledger/verification.py) re-checks all of the above from the rows.
 """
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import random
 import time
 import uuid
@@ -59,17 +61,7 @@ from apps.ledger.models import (
     AccountBalance,
     JournalEntry,
     Posting,
-    RuleSetSnapshot,
 )
-from apps.ledger.splitting import (
-    AccountKey,
-    canonical_json,
-    engine_line_dump,
-    engine_state_dump,
-    rule_set_sha256,
-    split_moves,
-)
-from apps.splits.engine import Evaluator, Line
 
 Kind = JournalEntry.Kind
 Purpose = Account.Purpose
@@ -98,18 +90,6 @@ class PostingSpec:
 
 
 @dataclass(slots=True)
-class SplitRecord:
-    """What a split entry keeps so that it can be explained and re-evaluated later."""
-
-    rule_set_document: dict[str, Any]
-    engine_line: dict[str, Any]
-    engine_state: dict[str, Any]
-    rule_id: str
-    trace: Any
-    contract_version_id: int | None = None
-
-
-@dataclass(slots=True)
 class EntryDraft:
     """An entry not yet posted: the input of ledger_post_many (ledger_post builds one for you)."""
 
@@ -123,7 +103,8 @@ class EntryDraft:
     creator_id: int | None = None
     memo: str = ""
     reverses_id: int | None = None
-    split: SplitRecord | None = None
+    lines_root: str = ""  # hex SHA-256 Merkle root of the facts the entry covers, if any
+    line_count: int = 0
 
 
 @dataclass
@@ -134,9 +115,20 @@ class _Prepared:
     postings: list[tuple[int, int, str]]  # (account id, amount, currency) in line order
     content_json: str
     request_sha256: str
-    rule_set_sha256: str | None
     result_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# One encoder for every call: json.dumps() with arguments builds a new JSONEncoder each time.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def canonical_json(value: Any) -> str:
+    """The one serialisation that is hashed: sorted keys, no spaces, UTF-8 kept as is."""
+    return _CANONICAL(value)
+
+
+AccountKey = tuple[str, str, int | None]  # (purpose, key, creator id)
 
 
 # --- Accounts ----------------------------------------------------------------------------------
@@ -159,6 +151,38 @@ def ledger_account_get_or_create(
         agency=agency, creator=creator, purpose=purpose, key=key, currency=currency
     )
     return account
+
+
+def ledger_accounts_ensure(
+    *, agency: Agency, currency: str, purpose: str, creator_ids: Iterable[int]
+) -> dict[int, int]:
+    """Each creator's account of `purpose` (key '') in `currency`, created where missing, in two
+    set-based statements: {creator id: account id}. The bulk form of ledger_account_get_or_create
+    for the creator accounts a recognition batch touches (ten thousand of them for a large import)."""
+    if purpose not in Account.CREATOR_REQUIRED:
+        raise ApplicationError(f"A {purpose} account does not belong to a creator.", code="creator_required")
+    if not is_known_currency(currency):
+        raise ApplicationError(f"{currency!r} is not a known ISO 4217 currency.", code="invalid_currency")
+    creators = sorted(set(creator_ids))
+    if not creators:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO ledger_account (public_id, agency_id, creator_id, purpose, key, currency, created_at)
+            SELECT gen_random_uuid(), %s, c.id, %s, '', %s, now()
+            FROM unnest(%s::bigint[]) AS c(id) JOIN creators_creator AS known ON known.id = c.id
+            ON CONFLICT DO NOTHING
+            """,
+            [agency.pk, purpose, currency, int_array(creators)],
+        )
+        cursor.execute(
+            "SELECT a.creator_id, a.id FROM unnest(%s::bigint[]) AS creator(id)"
+            " JOIN ledger_account a ON a.creator_id = creator.id"
+            " WHERE a.agency_id = %s AND a.purpose = %s AND a.key = '' AND a.currency = %s",
+            [int_array(creators), agency.pk, purpose, currency],
+        )
+        return dict(cursor.fetchall())
 
 
 class AccountResolver:
@@ -201,12 +225,8 @@ def entry_content(
     memo: str,
     effective_date: datetime.date,
     reverses_id: int | None,
-    contract_version_id: int | None,
-    rule_id: str,
-    rule_set_sha256: str | None,
-    engine_line: Any,
-    engine_state: Any,
-    trace: Any,
+    lines_root: str,
+    line_count: int,
     postings: Iterable[tuple[int, int, str]],
 ) -> str:
     """The canonical JSON of everything an entry says. Posting and verify_ledger both call this."""
@@ -222,12 +242,8 @@ def entry_content(
             "memo": memo,
             "effective_date": effective_date.isoformat(),
             "reverses": reverses_id,
-            "contract_version": contract_version_id,
-            "rule_id": rule_id,
-            "rule_set": rule_set_sha256,
-            "line": engine_line,
-            "state": engine_state,
-            "trace": trace,
+            "lines_root": lines_root,
+            "line_count": line_count,
             "postings": [list(posting) for posting in postings],
         }
     )
@@ -298,9 +314,7 @@ def _postings_json(postings: list[tuple[int, int, str]]) -> str:
     )
 
 
-def _prepare(
-    agency: Agency, draft: EntryDraft, accounts: dict[int, str], sha_cache: dict[int, str]
-) -> _Prepared:
+def _prepare(agency: Agency, draft: EntryDraft, accounts: dict[int, str]) -> _Prepared:
     """Refuse bad input with a message a person understands; serialise what is asked once."""
     key = draft.idempotency_key
     if not isinstance(key, str) or not key.strip() or len(key) > 200:
@@ -362,38 +376,31 @@ def _prepare(
             )
         raise ApplicationError(f"Entry {key!r} does not balance: it is off by {amounts}.", code="unbalanced")
 
-    split = draft.split
-    rule_set_sha = None
-    if split is not None:
-        document_id = id(split.rule_set_document)
-        rule_set_sha = sha_cache.get(document_id)
-        if rule_set_sha is None:
-            rule_set_sha = sha_cache[document_id] = rule_set_sha256(split.rule_set_document)
-    # The same bytes as entry_content() (verify_ledger recomputes it that way), assembled from
-    # parts serialised once: the split's line, state and trace are also what COPY writes.
-    line_json = canonical_json(split.engine_line) if split else "null"
-    state_json = canonical_json(split.engine_state) if split else "null"
-    trace_json = canonical_json(split.trace) if split else "null"
+    root = draft.lines_root
+    if not isinstance(root, str) or (root and (len(root) != 64 or root.strip("0123456789abcdef"))):
+        raise ApplicationError("A lines root is 64 lowercase hex digits.", code="invalid_lines_root")
+    count = draft.line_count
+    if not isinstance(count, int) or count < 0 or (count > 0) != bool(root):
+        raise ApplicationError(
+            "An entry names as many lines as its root covers: a root and a positive count, or neither.",
+            code="invalid_lines_root",
+        )
     # Keys in sorted order, written out (no dict, no sort per entry); verify_ledger recomputes
     # the same bytes with entry_content(), so any drift here fails verification.
     content_json = (
         f'{{"agency":{_json_text(agency.pk)},"author":{_json_text(draft.author_id)},'
         f'"cause":{_json_text(draft.cause_reference)},'
-        f'"contract_version":{_json_text(split.contract_version_id if split else None)},'
         f'"creator":{_json_text(draft.creator_id)},"effective_date":"{draft.effective_date.isoformat()}",'
-        f'"key":{_json_text(key)},"kind":{_json_text(draft.kind)},"line":{line_json},'
+        f'"key":{_json_text(key)},"kind":{_json_text(draft.kind)},'
+        f'"line_count":{count},"lines_root":"{root}",'
         f'"memo":{_json_text(draft.memo)},"postings":{_postings_json(postings)},'
-        f'"reason":{_json_text(draft.reason)},"reverses":{_json_text(draft.reverses_id)},'
-        f'"rule_id":{_json_text(split.rule_id if split else "")},"rule_set":{_json_text(rule_set_sha)},'
-        f'"state":{state_json},"trace":{trace_json}}}'
+        f'"reason":{_json_text(draft.reason)},"reverses":{_json_text(draft.reverses_id)}}}'
     )
     return _Prepared(
         draft=draft,
         postings=postings,
         content_json=content_json,
         request_sha256=hashlib.sha256(content_json.encode()).hexdigest(),
-        rule_set_sha256=rule_set_sha,
-        extra={"json": (line_json, state_json, trace_json)} if split else {},
     )
 
 
@@ -495,22 +502,6 @@ def _apply_balances(moves: Iterable[tuple[int, str, str, int]]) -> None:
         )
 
 
-def _snapshot_ids(prepared: Sequence[_Prepared]) -> dict[str, int]:
-    """Store each distinct rule set document once (by content hash); return sha -> id."""
-    documents: dict[str, dict[str, Any]] = {}
-    for item in prepared:
-        if item.rule_set_sha256 is not None and item.rule_set_sha256 not in documents:
-            assert item.draft.split is not None
-            documents[item.rule_set_sha256] = item.draft.split.rule_set_document
-    if not documents:
-        return {}
-    RuleSetSnapshot.objects.bulk_create(
-        [RuleSetSnapshot(sha256=sha, document=document) for sha, document in documents.items()],
-        ignore_conflicts=True,
-    )
-    return dict(RuleSetSnapshot.objects.filter(sha256__in=list(documents)).values_list("sha256", "id"))
-
-
 def _resolve_idempotency(agency_id: int, prepared: Sequence[_Prepared]) -> list[_Prepared]:
     """Mark drafts already posted (same key, same request) and refuse reused keys; return the new ones."""
     by_key: dict[str, _Prepared] = {}
@@ -578,7 +569,6 @@ def _check_reversals(new: Sequence[_Prepared]) -> None:
 
 def _append(agency: Agency, prepared: Sequence[_Prepared], *, bulk: bool) -> list[int]:
     """Lock the chain head, then append the new entries after it; return every draft's entry id."""
-    snapshot_ids = _snapshot_ids(prepared)
     last_seq, last_hash = _lock_head(agency.pk)
     new = _resolve_idempotency(agency.pk, prepared)
     _check_reversals(new)
@@ -594,9 +584,9 @@ def _append(agency: Agency, prepared: Sequence[_Prepared], *, bulk: bool) -> lis
             item.extra["hash"] = last_hash
         try:
             if bulk:
-                _insert_copy(agency, new, posted_at, snapshot_ids)
+                _insert_copy(agency, new, posted_at)
             else:
-                _insert_orm(agency, new, posted_at, snapshot_ids)
+                _insert_orm(agency, new, posted_at)
         except IntegrityError as error:
             if "idempotency_key" in str(error):
                 # Only a writer that bypassed the chain head's lock (raw SQL) can get here.
@@ -622,7 +612,6 @@ def _append(agency: Agency, prepared: Sequence[_Prepared], *, bulk: bool) -> lis
 
 def _entry_fields(item: _Prepared) -> dict[str, Any]:
     draft = item.draft
-    split = draft.split
     return {
         "creator_id": draft.creator_id,
         "idempotency_key": draft.idempotency_key,
@@ -634,17 +623,12 @@ def _entry_fields(item: _Prepared) -> dict[str, Any]:
         "memo": draft.memo,
         "effective_date": draft.effective_date,
         "reverses_id": draft.reverses_id,
-        "contract_version_id": split.contract_version_id if split else None,
-        "rule_id": split.rule_id if split else "",
-        "engine_line": split.engine_line if split else None,
-        "engine_state": split.engine_state if split else None,
-        "trace": split.trace if split else None,
+        "lines_root": draft.lines_root,
+        "line_count": draft.line_count,
     }
 
 
-def _insert_orm(
-    agency: Agency, new: Sequence[_Prepared], posted_at: datetime.datetime, snapshot_ids: dict[str, int]
-) -> None:
+def _insert_orm(agency: Agency, new: Sequence[_Prepared], posted_at: datetime.datetime) -> None:
     for item in new:
         entry = JournalEntry.objects.create(
             agency=agency,
@@ -652,7 +636,6 @@ def _insert_orm(
             prev_hash=item.extra["prev_hash"],
             hash=item.extra["hash"],
             posted_at=posted_at,
-            rule_set_id=snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None,
             **_entry_fields(item),
         )
         Posting.objects.bulk_create(
@@ -668,8 +651,8 @@ def _insert_orm(
 
 _ENTRY_COLUMNS = (
     "id, public_id, agency_id, creator_id, seq, prev_hash, hash, idempotency_key, request_sha256, kind, "
-    "cause_reference, reason, author_id, memo, effective_date, posted_at, reverses_id, contract_version_id, "
-    "rule_id, rule_set_id, engine_line, engine_state, trace"
+    "cause_reference, reason, author_id, memo, effective_date, posted_at, reverses_id, lines_root, "
+    "line_count"
 )
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -687,9 +670,7 @@ def _copy_number(value: int | None) -> str:
     return "\\N" if value is None else str(value)
 
 
-def _insert_copy(
-    agency: Agency, new: Sequence[_Prepared], posted_at: datetime.datetime, snapshot_ids: dict[str, int]
-) -> None:
+def _insert_copy(agency: Agency, new: Sequence[_Prepared], posted_at: datetime.datetime) -> None:
     """COPY the batch into entries and postings (ids reserved first, so postings can name them)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -706,24 +687,13 @@ def _insert_copy(
         for entry_id, item in zip(ids, new, strict=True):
             item.result_id = entry_id
             draft = item.draft
-            split = draft.split
             extra = item.extra
-            texts = extra.get("json")
-            # Canonical JSON never holds a raw tab or line break (json escapes them): only
-            # backslashes need doubling for COPY's text format.
-            line_json, state_json, trace_json = (
-                (part.replace("\\", "\\\\") for part in texts) if texts is not None else ("\\N", "\\N", "\\N")
-            )
-            snapshot_id = snapshot_ids.get(item.rule_set_sha256) if item.rule_set_sha256 else None
             entries.append(
                 f"{entry_id}\t{uuid7()}\t{agency_id}\t{number_or_null(draft.creator_id)}\t{extra['seq']}\t"
                 f"{extra['prev_hash']}\t{extra['hash']}\t{text(draft.idempotency_key)}\t{item.request_sha256}\t"
                 f"{text(draft.kind)}\t{text(draft.cause_reference)}\t{text(draft.reason)}\t"
                 f"{number_or_null(draft.author_id)}\t{text(draft.memo)}\t{draft.effective_date.isoformat()}\t"
-                f"{posted}\t{number_or_null(draft.reverses_id)}\t"
-                f"{number_or_null(split.contract_version_id if split else None)}\t"
-                f"{text(split.rule_id if split else '')}\t{number_or_null(snapshot_id)}\t"
-                f"{line_json}\t{state_json}\t{trace_json}\n"
+                f"{posted}\t{number_or_null(draft.reverses_id)}\t{draft.lines_root}\t{draft.line_count}\n"
             )
             for number, (account_id, amount, currency) in enumerate(item.postings):
                 postings.append(f"{entry_id}\t{account_id}\t{number}\t{amount}\t{currency}\n")
@@ -751,7 +721,8 @@ def ledger_post(
     author: Any | None = None,
     creator: Any | None = None,
     memo: str = "",
-    split: SplitRecord | None = None,
+    lines_root: str = "",
+    line_count: int = 0,
 ) -> JournalEntry:
     """Post one balanced entry to the agency's chain; the same key and request return the first entry.
 
@@ -767,7 +738,8 @@ def ledger_post(
         author_id=author.pk if author is not None else None,
         creator_id=creator.pk if creator is not None else None,
         memo=memo,
-        split=split,
+        lines_root=lines_root,
+        line_count=line_count,
     )
     [entry_id] = ledger_post_many(agency=agency, drafts=[draft], bulk=False)
     return JournalEntry.objects.get(pk=entry_id)
@@ -781,8 +753,7 @@ def ledger_post_many(*, agency: Agency, drafts: Sequence[EntryDraft], bulk: bool
     if not drafts:
         return []
     accounts = _load_accounts(agency, drafts)
-    sha_cache: dict[int, str] = {}
-    prepared = [_prepare(agency, draft, accounts, sha_cache) for draft in drafts]
+    prepared = [_prepare(agency, draft, accounts) for draft in drafts]
     return _in_money_transaction(lambda: _append(agency, prepared, bulk=bulk))
 
 
@@ -822,79 +793,6 @@ def ledger_reverse(
     return JournalEntry.objects.get(pk=entry_id)
 
 
-def split_entry_draft(
-    *,
-    agency: Agency,
-    creator: Any,
-    evaluator: Evaluator,
-    line: Line,
-    idempotency_key: str,
-    accounts: AccountResolver,
-    cause_reference: str = "",
-    contract_version_id: int | None = None,
-    effective_date: datetime.date | None = None,
-) -> EntryDraft:
-    """Evaluate `line` with the engine (advancing `evaluator`) and describe its split entry.
-
-    The evaluator belongs to the caller: if posting fails, discard it and rebuild its state.
-    `creator` is the creator or its id.
-    """
-    creator_id = creator if isinstance(creator, int) else creator.pk
-    rule_set = evaluator.rule_set
-    state = engine_state_dump(evaluator, line)
-    result = evaluator.evaluate(line)
-    if result.error is not None:
-        raise ApplicationError(f"Income line {line.id} cannot be split: {result.error}.", code="split_failed")
-    assert result.rule is not None
-    moves = split_moves(result=result, rule_set=rule_set, creator_id=creator_id)
-    return EntryDraft(
-        idempotency_key=idempotency_key,
-        kind=Kind.REFUND if line.refund_of is not None or line.gross < 0 else Kind.INCOME_LINE,
-        effective_date=effective_date or agency_local_date(agency, line.occurred_at),
-        postings=[PostingSpec(account=accounts(*key), amount_minor=amount) for key, amount in moves],
-        cause_reference=cause_reference or f"line:{line.id}",
-        creator_id=creator_id,
-        split=SplitRecord(
-            rule_set_document=rule_set.document,
-            engine_line=engine_line_dump(line),
-            engine_state=state,
-            rule_id=result.rule.id,
-            # As the engine made it (tuples of ints and strings): it serialises to the same
-            # canonical JSON as its jsonable() form, which only verify_ledger needs to compare.
-            trace=result.trace,
-            contract_version_id=contract_version_id,
-        ),
-    )
-
-
-def ledger_post_split(
-    *,
-    agency: Agency,
-    creator: Any,
-    evaluator: Evaluator,
-    line: Line,
-    idempotency_key: str,
-    cause_reference: str = "",
-    contract_version_id: int | None = None,
-    effective_date: datetime.date | None = None,
-) -> JournalEntry:
-    """Split one income line with the engine and post it (see split_entry_draft)."""
-    accounts = AccountResolver(agency=agency, currency=evaluator.rule_set.currency)
-    draft = split_entry_draft(
-        agency=agency,
-        creator=creator,
-        evaluator=evaluator,
-        line=line,
-        idempotency_key=idempotency_key,
-        accounts=accounts,
-        cause_reference=cause_reference,
-        contract_version_id=contract_version_id,
-        effective_date=effective_date,
-    )
-    [entry_id] = ledger_post_many(agency=agency, drafts=[draft], bulk=False)
-    return JournalEntry.objects.get(pk=entry_id)
-
-
 def ledger_entry_get(*, public_id: uuid.UUID | str) -> JournalEntry:
     """An entry by public id, for services (no tenancy: callers that serve people use selectors)."""
     try:
@@ -908,11 +806,9 @@ __all__ = [
     "AccountResolver",
     "EntryDraft",
     "PostingSpec",
-    "SplitRecord",
     "ledger_account_get_or_create",
+    "ledger_accounts_ensure",
     "ledger_post",
     "ledger_post_many",
-    "ledger_post_split",
     "ledger_reverse",
-    "split_entry_draft",
 ]

@@ -1,5 +1,6 @@
-"""Re-check an agency's ledger from its rows: the chain, the balance of every entry, the stored
-balances, and every split against a fresh evaluation by the engine.
+"""Re-check an agency's ledger from its rows: the chain, the balance of every entry and the stored
+balances; then the checks other apps register for what the entries cover (`register_agency_check`:
+the recognition app recomputes every line allocation and every entry's Merkle root).
 
 Reads in chunks of entries (in chain order) so that a ledger of millions of postings is checked
 in bounded memory; what it sums per account and per month stays as small as the chart of accounts.
@@ -28,11 +29,8 @@ from apps.ledger.models import (
     JournalEntry,
     LedgerHead,
     Posting,
-    RuleSetSnapshot,
 )
 from apps.ledger.services import chain_hash, entry_content, period_of
-from apps.ledger.splitting import engine_line_load, engine_state_load, jsonable, rule_set_sha256, split_moves
-from apps.splits.engine import InvalidRules, RuleSet, parse_rule_set
 
 CHUNK = 2000
 MAX_PROBLEMS = 50  # enough to see a pattern; a broken ledger would otherwise print millions of lines
@@ -49,6 +47,17 @@ def register_expected_ledgers(source: ExpectedLedgers) -> None:
     them). Registering the same callable again replaces it, so a repeated ready() is harmless.
     """
     _expected_ledgers[f"{source.__module__}.{source.__qualname__}"] = source
+
+
+# A check of what an agency's entries cover, run after the chain: (what it counted, problems).
+AgencyCheck = Callable[[Agency], tuple[dict[str, int], list[str]]]
+_agency_checks: dict[str, AgencyCheck] = {}
+
+
+def register_agency_check(check: AgencyCheck) -> None:
+    """Register a check that apps above the ledger run on each verified agency (from their
+    AppConfig.ready(); registering the same callable again replaces it)."""
+    _agency_checks[f"{check.__module__}.{check.__qualname__}"] = check
 
 
 def expected_ledgers() -> dict[int, list[str]]:
@@ -77,12 +86,8 @@ _ENTRY_FIELDS = (
     "effective_date",
     "posted_at",
     "reverses_id",
-    "contract_version_id",
-    "rule_id",
-    "rule_set_id",
-    "engine_line",
-    "engine_state",
-    "trace",
+    "lines_root",
+    "line_count",
 )
 
 
@@ -91,7 +96,7 @@ class AgencyReport:
     agency: str
     entries: int = 0
     postings: int = 0
-    splits_recomputed: int = 0
+    checked: dict[str, int] = field(default_factory=dict)  # what registered checks counted
     accounts: int = 0
     period_balances: int = 0
     problems: list[str] = field(default_factory=list)
@@ -134,8 +139,6 @@ def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None)
             "id", "purpose", "key", "creator_id", "currency"
         )
     }
-    by_key = {(a.purpose, a.key, a.creator_id, a.currency): a.pk for a in accounts.values()}
-    snapshots: dict[int, tuple[str, RuleSet | None]] = {}
     sums: dict[int, int] = defaultdict(int)
     counts: dict[int, int] = defaultdict(int)
     months: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -166,9 +169,6 @@ def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None)
             if entry["prev_hash"] != prev_hash:
                 report.problem(f"{name}: prev_hash does not match the hash of the entry before it")
 
-            sha = None
-            if entry["rule_set_id"] is not None:
-                sha = _snapshot(snapshots, entry["rule_set_id"])[0]
             content_json = entry_content(
                 agency_id=agency.pk,
                 creator_id=entry["creator_id"],
@@ -180,12 +180,8 @@ def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None)
                 memo=entry["memo"],
                 effective_date=entry["effective_date"],
                 reverses_id=entry["reverses_id"],
-                contract_version_id=entry["contract_version_id"],
-                rule_id=entry["rule_id"],
-                rule_set_sha256=sha,
-                engine_line=entry["engine_line"],
-                engine_state=entry["engine_state"],
-                trace=entry["trace"],
+                lines_root=entry["lines_root"],
+                line_count=entry["line_count"],
                 postings=postings,
             )
             computed = chain_hash(
@@ -213,12 +209,6 @@ def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None)
                 month[0 if amount > 0 else 1] += abs(amount)
             if len(postings) < 2 or any(totals.values()):
                 report.problem(f"{name}: does not balance ({dict(totals)}, {len(postings)} postings)")
-
-            if entry["rule_set_id"] is not None:
-                report.splits_recomputed += 1
-                problem = _recompute_split(entry, postings, snapshots, by_key)
-                if problem:
-                    report.problem(f"{name}: {problem}")
 
     head = LedgerHead.objects.filter(agency=agency).values_list("last_seq", "last_hash").first()
     if head is None:
@@ -268,55 +258,13 @@ def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None)
             report.problem(
                 f"account {key[0]} in {key[1]}: stored month {stored_months.get(key)} != postings {[debit, credit, debit - credit]}"
             )
+    for check in _agency_checks.values():
+        counted, problems = check(agency)
+        for what, number in counted.items():
+            report.checked[what] = report.checked.get(what, 0) + number
+        for text in problems:
+            report.problem(text)
     return report
-
-
-def _snapshot(cache: dict[int, tuple[str, RuleSet | None]], snapshot_id: int) -> tuple[str, RuleSet | None]:
-    cached = cache.get(snapshot_id)
-    if cached is None:
-        snapshot = RuleSetSnapshot.objects.get(pk=snapshot_id)
-        try:
-            rule_set: RuleSet | None = parse_rule_set(snapshot.document)
-        except InvalidRules:
-            rule_set = None
-        # The stored sha is what the entry hash covers; the document must still match it.
-        sha = snapshot.sha256 if rule_set_sha256(snapshot.document) == snapshot.sha256 else "tampered"
-        cached = cache[snapshot_id] = (sha, rule_set)
-    return cached
-
-
-def _recompute_split(
-    entry: dict[str, Any],
-    postings: list[tuple[int, int, str]],
-    snapshots: dict[int, tuple[str, RuleSet | None]],
-    by_key: dict[tuple[str, str, int | None, str], int],
-) -> str | None:
-    """Re-run the engine on the stored line in the stored state; None when it agrees."""
-    sha, rule_set = _snapshot(snapshots, entry["rule_set_id"])
-    if rule_set is None or sha == "tampered":
-        return "its rule set snapshot no longer validates or no longer matches its hash"
-    try:
-        evaluator = engine_state_load(rule_set, entry["engine_state"])
-        result = evaluator.evaluate(engine_line_load(entry["engine_line"]))
-    except (KeyError, TypeError, ValueError, StopIteration) as error:
-        return f"its stored engine input cannot be re-evaluated ({error!r})"
-    if result.error is not None:
-        return f"re-evaluation fails with {result.error}"
-    assert result.rule is not None
-    if result.rule.id != entry["rule_id"]:
-        return f"re-evaluation matches rule {result.rule.id!r}, the entry says {entry['rule_id']!r}"
-    expected = sorted(
-        (by_key.get((purpose, key, creator, rule_set.currency)), amount)
-        for (purpose, key, creator), amount in split_moves(
-            result=result, rule_set=rule_set, creator_id=entry["creator_id"]
-        )
-    )
-    actual = sorted((account_id, amount) for account_id, amount, _ in postings)
-    if expected != actual:
-        return f"re-evaluation gives postings {expected}, the entry has {actual}"
-    if jsonable(result.trace) != entry["trace"]:
-        return "re-evaluation gives a different trace"
-    return None
 
 
 def _agencies_with_ledger_rows() -> set[int]:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.contracts",
     "apps.income",
+    "apps.recognition",
     "apps.deals",
 ]
 

@@ -24,7 +24,7 @@ from apps.contracts.models import ContractVersion
 from apps.creators.models import Creator, PlatformAccount
 from apps.demo.seed import STATEMENT
 from apps.income.models import IncomeLine, StatementImport
-from apps.income.recognition import income_line_split
+from apps.recognition.selectors import line_split as income_line_split
 from apps.ledger.models import JournalEntry
 from apps.splits.engine import simulate
 

@@ -11,7 +11,7 @@ from apps.deals.models import ExpenseDeduction
 from apps.deals.selectors import deal_expense_cap
 from apps.deals.services import deal_expense_approve, deal_expense_submit, deal_reconcile_lines
 from apps.income.models import IncomeLine
-from apps.income.recognition import income_recognize_pending
+from apps.recognition.services import recognize_pending as income_recognize_pending
 from apps.ledger.models import Account, AccountBalance
 from tests.contracts.conftest import active_contract
 from tests.deals.conftest import deal, line

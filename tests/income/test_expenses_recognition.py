@@ -18,7 +18,7 @@ from apps.deals.models import DealExpense, ExpenseDeduction, ExpenseReissue
 from apps.deals.selectors import deal_expense_cap
 from apps.deals.services import deal_create, deal_expense_approve, deal_expense_submit
 from apps.income.models import IncomeLine
-from apps.income.recognition import income_line_split
+from apps.recognition.selectors import line_split as income_line_split
 from apps.ledger.models import Account, AccountBalance, JournalEntry
 from apps.ledger.verification import ledger_verify_agency
 from tests.contracts.conftest import active_contract

@@ -120,7 +120,7 @@ def test_the_lines_at_fault_are_logged_with_their_ids(statement_world, caplog) -
     sign_contract(world, world.creator_a, ["douyin"])
     _store_rule_set(sign_contract(world, world.creator_a2, ["bilibili"]), _long_rule_id)
 
-    with caplog.at_level(logging.ERROR, logger="apps.income.recognition"):
+    with caplog.at_level(logging.ERROR, logger="apps.recognition.batch"):
         run_import(world, "gifts.csv", GIFTS)
 
     poisoned = IncomeLine.objects.filter(status="exception").values_list("pk", flat=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -19,10 +19,10 @@ from apps.common.money import to_decimal_string
 from apps.common.pagination import IdCursorPagination, Pagination, paginated
 from apps.income.models import IncomeLine, StatementImport
 from apps.income.pipeline import statement_import_create
-from apps.income.recognition import income_line_split
 from apps.income.selectors import (
     income_line_get_for_actor,
     income_line_list_for_actor,
+    income_line_split,
     statement_import_get_for_actor,
     statement_import_list_for_actor,
 )
@@ -67,27 +67,77 @@ class IncomeLineOutput(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     order_ref = serializers.CharField()
     description = serializers.CharField()
-    status = serializers.ChoiceField(choices=IncomeLine.Status.choices)
+    status = serializers.SerializerMethodField()
     exception_reason = serializers.CharField()
     exception_detail = serializers.CharField()
+    # What recognition recorded (its allocation): the amount split, in the contract's currency,
+    # and the conversion when the statement's currency differed.
+    recognised_gross = serializers.SerializerMethodField()
+    recognised_currency = serializers.SerializerMethodField()
     original_gross = serializers.SerializerMethodField()
-    original_currency = serializers.CharField()
-    fx_rate = serializers.DecimalField(max_digits=24, decimal_places=12, allow_null=True)
-    fx_source = serializers.CharField()
-    fx_date = serializers.DateField(allow_null=True)
-    posted_period = serializers.CharField()
-    posting_note = serializers.CharField()
+    original_currency = serializers.SerializerMethodField()
+    fx_rate = serializers.SerializerMethodField()
+    fx_source = serializers.SerializerMethodField()
+    fx_date = serializers.SerializerMethodField()
+    posted_period = serializers.SerializerMethodField()
+
+    def _allocation(self, line: IncomeLine) -> Any:
+        return getattr(line, "allocation", None) if line.is_recognised else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=IncomeLine.Status.choices))
+    def get_status(self, line: IncomeLine) -> str:
+        return line.state
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_recognised_gross(self, line: IncomeLine) -> str | None:
+        allocation = self._allocation(line)
+        return None if allocation is None else to_decimal_string(allocation.gross_minor, allocation.currency)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_recognised_currency(self, line: IncomeLine) -> str | None:
+        allocation = self._allocation(line)
+        return None if allocation is None else allocation.currency
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_original_gross(self, line: IncomeLine) -> str | None:
+        allocation = self._allocation(line)
+        if allocation is None or allocation.original_gross_minor is None:
+            return None
+        return to_decimal_string(allocation.original_gross_minor, allocation.original_currency)
+
+    def get_original_currency(self, line: IncomeLine) -> str:
+        allocation = self._allocation(line)
+        return "" if allocation is None else allocation.original_currency
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_fx_rate(self, line: IncomeLine) -> str | None:
+        allocation = self._allocation(line)
+        return (
+            None
+            if allocation is None or allocation.fx_rate is None
+            else format(allocation.fx_rate.normalize(), "f")
+        )
+
+    def get_fx_source(self, line: IncomeLine) -> str:
+        allocation = self._allocation(line)
+        return "" if allocation is None else allocation.fx_source
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_fx_date(self, line: IncomeLine) -> Any:
+        allocation = self._allocation(line)
+        return None if allocation is None or allocation.fx_date is None else allocation.fx_date.isoformat()
+
+    def get_posted_period(self, line: IncomeLine) -> str:
+        allocation = self._allocation(line)
+        if allocation is None:
+            return ""
+        return f"{allocation.effective_date.year:04d}-{allocation.effective_date.month:02d}"
 
     def get_creator(self, line: IncomeLine) -> str | None:
         return str(line.creator.public_id) if line.creator is not None else None
 
     def get_gross(self, line: IncomeLine) -> str:
         return to_decimal_string(line.gross_minor, line.currency)
-
-    def get_original_gross(self, line: IncomeLine) -> str | None:
-        if line.original_gross_minor is None:
-            return None
-        return to_decimal_string(line.original_gross_minor, line.original_currency)
 
 
 class StatementImportListApi(APIView):

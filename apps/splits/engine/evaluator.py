@@ -462,6 +462,22 @@ class Evaluator:
             result.recouped,
         )
 
+    def remember_parts(
+        self,
+        line_id: str,
+        rule_index: int,
+        gross: int,
+        deductions: tuple[int, ...],
+        payable: tuple[int, ...],
+        recouped: int,
+    ) -> None:
+        """Carry a positive line from its stored result (rule, gross and parts as `evaluate`
+        returned them) as a refundable original never refunded yet."""
+        if gross <= 0:
+            raise ValueError("only a positive line is a refundable original")
+        if not self.knows_original(line_id):
+            self.originals[line_id] = (rule_index, gross, tuple(deductions), tuple(payable), recouped)
+
     def unrefunded(self, line_id: str) -> int:
         """How much of a positive line's gross later refunds may still reverse (0 if unknown)."""
         state = self.refund_state(line_id)

@@ -13,7 +13,8 @@ from apps.ledger.verification import ledger_verify
 class Command(BaseCommand):
     help = (
         "Check every agency ledger (or one): the hash chain, that every entry balances, that stored "
-        "balances equal the sum of postings, and that every split equals a fresh engine evaluation; "
+        "balances equal the sum of postings, and every registered check of what the entries cover (each "
+        "line allocation recomputed by the engine, each entry's Merkle root over its lines); "
         "an agency with entries, balances or recognised income but no ledger head fails."
     )
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         for report in reports:
             self.stdout.write(
                 f"{report.agency}: {report.entries} entries, {report.postings} postings, chain checked; "
-                f"{report.splits_recomputed} splits re-evaluated; {report.accounts} account balances and "
+                f"{_counted(report.checked)}{report.accounts} account balances and "
                 f"{report.period_balances} monthly balances compared"
             )
             for problem in report.problems:
@@ -48,3 +49,7 @@ class Command(BaseCommand):
                 returncode=1,
             )
         self.stdout.write(self.style.SUCCESS(f"OK: {len(reports)} ledger(s) verified"))
+
+
+def _counted(checked: dict[str, int]) -> str:
+    return "".join(f"{number} {what}; " for what, number in sorted(checked.items()))
