@@ -40,7 +40,7 @@ REFERENCE_TABLES = {
     "creators_platformaccount": "a creator's account, confirmed once for every agency",
     "contracts_contracttemplate": "the built-in templates have no agency (agency_id NULL)",
     "income_fxrate": "exchange rates: one table for every agency",
-    "ledger_rulesetsnapshot": "rule sets by content hash (sha256), shared by the agencies that use them",
+    "recognition_rulesetsnapshot": "rule sets by content hash (sha256), shared by the agencies that use them",
 }
 # Tables of the same apps that are neither: tenancy and documents outside the money path. They
 # stay on the coordinator (Citus local tables) or are distributed later; listed so that a new

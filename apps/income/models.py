@@ -12,10 +12,10 @@ Design
 * A re-issued row (same key, different amount or currency) never overwrites the first line: it
   becomes an *adjustment* line of the difference, in the exceptions queue with reason
   amount_changed, until a person assigns or dismisses it (see services.py).
-* Money is integer minor units; a line converted from another currency keeps its original
-  amount, currency, and the rate's source and date.
-* Recognition keeps the split engine's state per contract version in SplitState, so lines
-  recognised in later batches see the tiers, caps and refundable originals of earlier ones.
+* Money is integer minor units. A line keeps the statement's amount and currency for ever.
+* Lines are facts, written once: recognition (apps/recognition) never updates a line; a
+  recognised line has an allocation there (amounts, conversion, contract version, entry), and
+  `IncomeLine.state` reads it.
 """
 
 from __future__ import annotations
@@ -91,6 +91,9 @@ class StatementImport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Set by the first recognition step (which ANALYZEs the lines the chunks just added).
     recognition_started_at = models.DateTimeField(null=True, blank=True)
+    # The last line handed to recognition (its (occurred_at, id)): the next step starts after it.
+    recognised_until_at = models.DateTimeField(null=True, blank=True)
+    recognised_until_id = models.BigIntegerField(null=True, blank=True)
     # Touched by every committed step: statement_import_resume_stalled reads it as a heartbeat.
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -213,11 +216,11 @@ class IncomeLine(models.Model):
         DATE_OUT_OF_RANGE = "date_out_of_range", _("Date outside the accepted range")
 
     # Time-ordered (apps/common/ids; fenrun_uuid7() in SQL, migration 0006): a chunk's lines
-    # go to the unique index's right edge, on insert and on recognition's non-HOT update.
+    # go to the unique index's right edge.
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     # No single-column indexes where a composite one leads with the column (agency: the unique key
     # and income_line_agency_status; creator: income_line_creator_time; statement_import:
-    # income_line_import): recognition updates every line once, and each index costs that update.
+    # income_line_import_order): every index costs each line's insert.
     agency = models.ForeignKey(
         "agencies.Agency", on_delete=models.PROTECT, related_name="income_lines", db_index=False
     )
@@ -303,7 +306,8 @@ class IncomeLine(models.Model):
         indexes = [
             models.Index(fields=["agency", "status"], name="income_line_agency_status"),
             models.Index(fields=["creator", "occurred_at"], name="income_line_creator_time"),
-            models.Index(fields=["statement_import"], name="income_line_import"),
+            # Recognition reads an import's lines in (occurred_at, id) order, a step at a time.
+            models.Index(fields=["statement_import", "occurred_at", "id"], name="income_line_import_order"),
             models.Index(
                 fields=["refund_of"], condition=Q(refund_of__isnull=False), name="income_line_refund_of"
             ),

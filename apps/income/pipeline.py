@@ -896,9 +896,9 @@ def _deals_reconciler() -> Any:
 # --- 3. recognition ---------------------------------------------------------------------------
 
 
-# (agency, import id, batch size) -> (more to do, exceptions): the recognition app registers it
-# (apps/recognition/apps.py); income imports nothing above it.
-RecognitionStep = Callable[..., tuple[bool, int]]
+# (agency, line ids, cause) -> exceptions: the recognition app registers it (apps/recognition/
+# apps.py); income imports nothing above it and hands it the lines to recognise.
+RecognitionStep = Callable[..., int]
 _recognition_steps: dict[str, RecognitionStep] = {}
 
 
@@ -907,6 +907,9 @@ def register_recognition_step(step: RecognitionStep) -> None:
 
 
 def _recognise_step(statement_import: StatementImport) -> bool:
+    """The import's next RECOGNITION_BATCH matched lines in recognition order, after the last
+    step's (a keyset on (occurred_at, id) over the index income_line_import_order, saved on the
+    import row in the step's transaction: a step re-run after a crash takes the same lines)."""
     step = _recognition_steps.get("step")
     if statement_import.recognition_started_at is None:
         # The chunks have just added up to a million rows that autovacuum has not analysed yet:
@@ -916,12 +919,21 @@ def _recognise_step(statement_import: StatementImport) -> bool:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE income_incomeline")
         statement_import.recognition_started_at = timezone.now()
-    if step is not None:
-        more, exceptions = step(
-            agency=statement_import.agency, import_id=statement_import.pk, batch_size=RECOGNITION_BATCH
+    lines = IncomeLine.objects.filter(statement_import=statement_import, status=LineStatus.MATCHED)
+    if statement_import.recognised_until_id is not None:
+        lines = lines.extra(
+            where=["(income_incomeline.occurred_at, income_incomeline.id) > (%s, %s)"],
+            params=[statement_import.recognised_until_at, statement_import.recognised_until_id],
         )
-        statement_import.exception_count += exceptions
-        if more:
+    batch = list(lines.order_by("occurred_at", "id").values_list("pk", "occurred_at")[:RECOGNITION_BATCH])
+    if batch and step is not None:
+        statement_import.exception_count += step(
+            agency=statement_import.agency,
+            line_ids=[line_id for line_id, _at in batch],
+            cause=f"import:{statement_import.pk}",
+        )
+        statement_import.recognised_until_id, statement_import.recognised_until_at = batch[-1]
+        if len(batch) == RECOGNITION_BATCH:
             return True
     StagedLine.objects.filter(statement_import=statement_import).delete()
     statement_import.status = ImportStatus.DONE

@@ -32,14 +32,17 @@ _FINAL = (Status.RECOGNISED, Status.DISMISSED)
 _LOCK_NAMESPACE = 0x1C0E  # pg_advisory_xact_lock(namespace, agency id): one recogniser per agency
 
 
-def income_recognition_lock(agency_id: int) -> None:
+def income_recognition_lock(agency_id: int, *, shared: bool = False) -> None:
     """Hold the agency's recognition lock until the transaction ends (re-entrant).
 
-    Recognition reads matched lines without row locks (a row lock writes every line once more);
-    whatever changes a matched line or what recognition reads of it (a resolution here, a deal's
-    approved expenses) takes this lock first, so it and a recognition batch never interleave."""
+    Recognition reads matched lines without row locks (a row lock writes every line once more)
+    and holds the lock exclusively; whatever changes a matched line or what recognition reads of
+    it (a resolution here, a deal's approved expenses) takes it first, so it and a recognition
+    batch never interleave. `shared`: for changes that may run side by side with each other
+    (two people settling queued lines), though never beside a recognition batch."""
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, agency_id])
+        cursor.execute(f"SELECT {function}(%s, %s)", [_LOCK_NAMESPACE, agency_id])
 
 
 def _unrecognised(lines: QuerySet[IncomeLine]) -> QuerySet[IncomeLine]:
@@ -54,7 +57,7 @@ def income_line_resolve(
 ) -> IncomeLine:
     """Settle an exception by hand: assign the line to a creator (→ matched) or dismiss it as
     not ours, with a reason (→ dismissed). Invariant: a recognised line is never touched."""
-    income_recognition_lock(line.agency_id)
+    income_recognition_lock(line.agency_id, shared=True)
     # of=("self",): the line is what this settles; locking the joined agency row too made every
     # other settlement and deal edit of the agency wait for this one.
     line = (

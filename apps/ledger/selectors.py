@@ -74,7 +74,7 @@ def entry_list_for_actor(
         .order_by("line_no")
     )
     return (
-        entries.select_related("agency", "creator", "author", "reverses", "rule_set")
+        entries.select_related("agency", "creator", "author", "reverses")
         .prefetch_related(Prefetch("postings", queryset=postings))
         .order_by("-id")
     )

@@ -34,11 +34,11 @@ class RecognitionConfig(AppConfig):
         from apps.ledger.verification import register_agency_check, register_expected_ledgers
         from apps.recognition.models import EntryCover, LineAllocation, RuleSetSnapshot, StateCheckpoint
         from apps.recognition.selectors import line_split
-        from apps.recognition.services import recognize_import_step
+        from apps.recognition.services import recognize_import_lines
         from apps.recognition.verification import recognition_verify_agency
 
         register_expected_ledgers(agencies_with_recognised_lines)
         register_agency_check(recognition_verify_agency)
         register_append_only(LineAllocation, EntryCover, RuleSetSnapshot, StateCheckpoint)
-        register_recognition_step(recognize_import_step)
+        register_recognition_step(recognize_import_lines)
         register_line_split(line_split)

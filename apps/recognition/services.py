@@ -44,15 +44,9 @@ def recognize_pending(*, agency: Agency, batch_size: int = 20_000) -> Recognitio
             return total
 
 
-def recognize_import_step(*, agency: Agency, import_id: int, batch_size: int) -> tuple[bool, int]:
-    """One recognition step of an import: its next matched lines (keyset by (occurred_at, id)
-    after the last allocated one). Returns (more to do, exceptions)."""
-    lines = IncomeLine.objects.filter(statement_import_id=import_id, status=LineStatus.MATCHED)
-    ids = list(_pending(lines).order_by("occurred_at", "id").values_list("pk", flat=True)[:batch_size])
-    if not ids:
-        return False, 0
-    outcome = recognize_batch(agency=agency, line_ids=ids, cause=f"import:{import_id}")
-    return len(ids) == batch_size, outcome.exceptions
+def recognize_import_lines(*, agency: Agency, line_ids: list[int], cause: str) -> int:
+    """An import step's lines (the income pipeline chose them); returns how many went to the queue."""
+    return recognize_batch(agency=agency, line_ids=line_ids, cause=cause).exceptions
 
 
 __all__ = [
@@ -61,7 +55,7 @@ __all__ = [
     "income_recognition_lock",
     "period_close",
     "recognize_batch",
-    "recognize_import_step",
+    "recognize_import_lines",
     "recognize_pending",
     "register_expense_book",
 ]

@@ -117,7 +117,12 @@ REFUSED = [
     "DELETE FROM ledger_ledgerhead",
     "DELETE FROM ledger_accountbalance",
     "UPDATE ledger_account SET key = 'other'",
-    "UPDATE ledger_rulesetsnapshot SET document = '{}'",
+    "UPDATE recognition_rulesetsnapshot SET document = '{}'",
+    # What the entries' Merkle roots commit to (registered by the recognition app).
+    "UPDATE recognition_lineallocation SET gross_minor = 1",
+    "DELETE FROM recognition_lineallocation",
+    "TRUNCATE recognition_lineallocation",
+    "UPDATE recognition_entrycover SET line_count = 0",
     # A temporary table would shadow the ledger's inside its own trigger functions.
     "CREATE TEMPORARY TABLE ledger_journalentry (id bigint)",
     "CREATE TABLE ledger_shadow (id bigint)",

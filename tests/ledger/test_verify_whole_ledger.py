@@ -19,6 +19,7 @@ from django.db import connection
 from apps.income.models import IncomeLine
 from apps.ledger.models import JournalEntry, LedgerHead
 from apps.ledger.verification import ledger_verify, ledger_verify_agency
+from apps.recognition.models import LineAllocation
 from tests.ledger.conftest import Books, advance, receive
 
 # The rows are committed first: a table with pending (deferred) trigger events cannot be altered.
@@ -121,8 +122,9 @@ def test_a_chain_whose_first_entries_are_gone_does_not_start_at_genesis(posted: 
 
 
 def test_recognised_income_lines_without_a_ledger_are_reported(world: Any) -> None:
-    """Agency B has a recognised line but no ledger at all: the income app says it must have one."""
-    IncomeLine.objects.create(
+    """Agency B has a recognised line but no ledger at all: the recognition app says it must have
+    one (a recognised line is one with an allocation, issue 12; its entry and batch are gone)."""
+    line = IncomeLine.objects.create(
         agency=world.agency_b,
         creator=world.creator_b,
         platform="youtube",
@@ -131,7 +133,23 @@ def test_recognised_income_lines_without_a_ledger_are_reported(world: Any) -> No
         gross_minor=100_00,
         currency="CNY",
         occurred_at=datetime.datetime(2026, 11, 3, 10, tzinfo=datetime.UTC),
-        status=IncomeLine.Status.RECOGNISED,
+        status=IncomeLine.Status.MATCHED,
+    )
+    LineAllocation.objects.create(
+        line=line,
+        agency=world.agency_b,
+        creator=world.creator_b,
+        batch_id=1,
+        contract_version_id=1,
+        ordinal=0,
+        entry_id=1,
+        rule_set_id=1,
+        engine_version=1,
+        rule_index=0,
+        currency="CNY",
+        gross_minor=100_00,
+        amounts_minor=[0, 60_00, 40_00, 0],
+        effective_date=datetime.date(2026, 11, 3),
     )
 
     message = _verify_fails_naming(world.agency_b)

@@ -56,9 +56,10 @@ class EntryOutput(serializers.Serializer):
     posted_at = serializers.DateTimeField()
     idempotency_key = serializers.CharField()
     reverses = serializers.UUIDField(source="reverses.public_id", allow_null=True, default=None)
-    contract_version_id = serializers.IntegerField(allow_null=True)
-    rule_id = serializers.CharField()
-    trace = serializers.JSONField(allow_null=True)
+    # The lines the entry covers: the Merkle root of their allocations and their number ('' and 0
+    # for an entry that covers none). Each line's proof is on the income line's detail.
+    lines_root = serializers.CharField()
+    line_count = serializers.IntegerField()
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
     postings = PostingOutput(many=True)
