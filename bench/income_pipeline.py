@@ -89,7 +89,9 @@ def fresh_database() -> None:
     )
 
 
-def setup(creators: int) -> object:
+def setup(creators: int, tag: str = "") -> object:
+    """One agency with `creators` creators; `tag` keeps a second agency's users and accounts apart
+    (emails bench<tag><i>@…, accounts bench_dy_<tag><i>), for bench/recognition_1m.py --agencies-at-once."""
     import datetime
 
     from django.db.backends.postgresql.psycopg_any import DateRange
@@ -100,8 +102,8 @@ def setup(creators: int) -> object:
     from apps.contracts.models import Contract, ContractCoverage, ContractTemplate, ContractVersion
     from apps.creators.models import Creator, PlatformAccount
 
-    owner = User.objects.create(email="bench-owner@example.test", password="!")  # noqa: S106 (an unusable password: nobody signs in)
-    agency = agency_create(owner=owner, name="Bench MCN", legal_name="Bench MCN Ltd.")
+    owner = User.objects.create(email=f"bench-owner{tag}@example.test", password="!")  # noqa: S106 (an unusable password: nobody signs in)
+    agency = agency_create(owner=owner, name=f"Bench MCN {tag}".strip(), legal_name=f"Bench MCN {tag} Ltd.")
     template = ContractTemplate.objects.filter(agency__isnull=True).first()
     start = datetime.date(2026, 1, 1)
     end = datetime.date(2027, 12, 31)
@@ -110,11 +112,11 @@ def setup(creators: int) -> object:
     for low in range(0, creators, SETUP_BATCH):
         numbers = range(low, min(low + SETUP_BATCH, creators))
         users = User.objects.bulk_create(
-            [User(email=f"bench{i}@example.test", password="!") for i in numbers]  # noqa: S106
+            [User(email=f"bench{tag}{i}@example.test", password="!") for i in numbers]  # noqa: S106
         )
         people = Creator.objects.bulk_create(
             [
-                Creator(user=user, display_name=f"Creator {i}", legal_name=f"Creator {i}")
+                Creator(user=user, display_name=f"Creator {tag}{i}", legal_name=f"Creator {tag}{i}")
                 for i, user in zip(numbers, users, strict=True)
             ]
         )
@@ -124,7 +126,7 @@ def setup(creators: int) -> object:
                 PlatformAccount(
                     creator=c,
                     platform="douyin",
-                    account_id=f"bench_dy_{i}",
+                    account_id=f"bench_dy_{tag}{i}",
                     status=PlatformAccount.Status.CONFIRMED,
                 )
                 for i, c in zip(numbers, people, strict=True)
