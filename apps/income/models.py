@@ -91,7 +91,9 @@ class StatementImport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Set by the first recognition step (which ANALYZEs the lines the chunks just added).
     recognition_started_at = models.DateTimeField(null=True, blank=True)
-    # The last line handed to recognition (its (occurred_at, id)): the next step starts after it.
+    # The last line handed to recognition (its (creator, occurred_at, id)): the next step starts
+    # after it (apps/income/pipeline.py, _recognise_step).
+    recognised_until_creator_id = models.BigIntegerField(null=True, blank=True)
     recognised_until_at = models.DateTimeField(null=True, blank=True)
     recognised_until_id = models.BigIntegerField(null=True, blank=True)
     # Touched by every committed step: statement_import_resume_stalled reads it as a heartbeat.
@@ -306,8 +308,10 @@ class IncomeLine(models.Model):
         indexes = [
             models.Index(fields=["agency", "status"], name="income_line_agency_status"),
             models.Index(fields=["creator", "occurred_at"], name="income_line_creator_time"),
-            # Recognition reads an import's lines in (occurred_at, id) order, a step at a time.
-            models.Index(fields=["statement_import", "occurred_at", "id"], name="income_line_import_order"),
+            # Recognition reads an import's lines by creator and time, a step at a time.
+            models.Index(
+                fields=["statement_import", "creator", "occurred_at", "id"], name="income_line_import_order"
+            ),
             models.Index(
                 fields=["refund_of"], condition=Q(refund_of__isnull=False), name="income_line_refund_of"
             ),

@@ -907,9 +907,14 @@ def register_recognition_step(step: RecognitionStep) -> None:
 
 
 def _recognise_step(statement_import: StatementImport) -> bool:
-    """The import's next RECOGNITION_BATCH matched lines in recognition order, after the last
-    step's (a keyset on (occurred_at, id) over the index income_line_import_order, saved on the
-    import row in the step's transaction: a step re-run after a crash takes the same lines)."""
+    """The import's next RECOGNITION_BATCH matched lines, after the last step's: a keyset on
+    (creator, occurred_at, id) over the index income_line_import_order, saved on the import row
+    in the step's transaction (a step re-run after a crash takes the same lines).
+
+    By creator, then in time: the engine's state belongs to a contract version, and a version
+    and the advances it recoups to one creator, so each creator's lines in time order are split
+    exactly as in a global time order; and a batch then holds most of a creator's lines, so the
+    ledger gets one entry per creator and month instead of one per creator, month and batch."""
     step = _recognition_steps.get("step")
     if statement_import.recognition_started_at is None:
         # The chunks have just added up to a million rows that autovacuum has not analysed yet:
@@ -921,18 +926,34 @@ def _recognise_step(statement_import: StatementImport) -> bool:
         statement_import.recognition_started_at = timezone.now()
     lines = IncomeLine.objects.filter(statement_import=statement_import, status=LineStatus.MATCHED)
     if statement_import.recognised_until_id is not None:
+        # A row comparison (constant SQL, bound parameters): what the index is ordered by.
         lines = lines.extra(
-            where=["(income_incomeline.occurred_at, income_incomeline.id) > (%s, %s)"],
-            params=[statement_import.recognised_until_at, statement_import.recognised_until_id],
+            where=[
+                "(income_incomeline.creator_id, income_incomeline.occurred_at, income_incomeline.id)"
+                " > (%s, %s, %s)"
+            ],
+            params=[
+                statement_import.recognised_until_creator_id,
+                statement_import.recognised_until_at,
+                statement_import.recognised_until_id,
+            ],
         )
-    batch = list(lines.order_by("occurred_at", "id").values_list("pk", "occurred_at")[:RECOGNITION_BATCH])
+    batch = list(
+        lines.order_by("creator_id", "occurred_at", "id").values_list("pk", "creator_id", "occurred_at")[
+            :RECOGNITION_BATCH
+        ]
+    )
     if batch and step is not None:
         statement_import.exception_count += step(
             agency=statement_import.agency,
-            line_ids=[line_id for line_id, _at in batch],
+            line_ids=[line_id for line_id, _creator, _at in batch],
             cause=f"import:{statement_import.pk}",
         )
-        statement_import.recognised_until_id, statement_import.recognised_until_at = batch[-1]
+        (
+            statement_import.recognised_until_id,
+            statement_import.recognised_until_creator_id,
+            statement_import.recognised_until_at,
+        ) = batch[-1]
         if len(batch) == RECOGNITION_BATCH:
             return True
     StagedLine.objects.filter(statement_import=statement_import).delete()
