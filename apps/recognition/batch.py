@@ -64,7 +64,7 @@ from apps.ledger.services import (
     ledger_accounts_ensure,
     ledger_post_many,
 )
-from apps.recognition.leaves import allocation_document, allocation_leaf
+from apps.recognition.leaves import LeafWriter
 from apps.recognition.merkle import merkle_root
 from apps.recognition.models import CHECKPOINT_EVERY, ENGINE_VERSION, RecognitionBatch, RuleSetSnapshot
 from apps.recognition.postings import AccountKey, allocation_moves
@@ -678,6 +678,7 @@ class _Run:
         self.allocated: list[_Allocated] = []
         self.groups: dict[tuple[int, int, str, str], _Group] = {}
         self.checkpoints: list[tuple[int, int, str]] = []  # (version, ordinal, state JSON)
+        self.writers: dict[int, LeafWriter] = {}
 
     def load_states(self, version_ids: list[int]) -> None:
         with connection.cursor() as cursor:
@@ -796,32 +797,34 @@ class _Run:
             group=group,
         )
         self.allocated.append(allocated)
+        writer = self.writers.get(version_id)
+        if writer is None:
+            writer = self.writers[version_id] = LeafWriter(
+                rule_set=rule_set,
+                rule_set_sha256=self.contracts.sha256(version_id),
+                contract_version_id=version_id,
+                engine_version=ENGINE_VERSION,
+            )
         group.leaves.append(
-            allocation_leaf(
-                allocation_document(
-                    rule_set=rule_set,
-                    rule_set_sha256=self.contracts.sha256(version_id),
-                    line_public_id=line.public_id,
-                    platform=line.platform,
-                    external_id=line.external_id,
-                    source=line.source,
-                    occurred_at=line.occurred_at,
-                    refund_of_public_id=original.public_id if original is not None else None,
-                    contract_version_id=version_id,
-                    engine_version=ENGINE_VERSION,
-                    ordinal=ordinal,
-                    rule_index=rule_index,
-                    gross=gross,
-                    expenses_claimed=expenses,
-                    advance_before=advance_before,
-                    amounts=amounts,
-                    original_gross=allocated.original_gross,
-                    original_currency=allocated.original_currency,
-                    fx_rate=line.fx_rate,
-                    fx_date=line.fx_date,
-                    fx_source=line.fx_source,
-                    effective_date=effective,
-                )
+            writer.leaf(
+                line_public_id=line.public_id,
+                platform=line.platform,
+                external_id=line.external_id,
+                source=line.source,
+                occurred_at=line.occurred_at,
+                refund_of_public_id=original.public_id if original is not None else None,
+                ordinal=ordinal,
+                rule_index=rule_index,
+                gross=gross,
+                expenses_claimed=expenses,
+                advance_before=advance_before,
+                amounts=amounts,
+                original_gross=allocated.original_gross,
+                original_currency=allocated.original_currency,
+                fx_rate=line.fx_rate,
+                fx_date=line.fx_date,
+                fx_source=line.fx_source,
+                effective_date=effective,
             )
         )
 
