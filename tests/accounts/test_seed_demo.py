@@ -24,8 +24,8 @@ from apps.contracts.models import ContractVersion
 from apps.creators.models import Creator, PlatformAccount
 from apps.demo.seed import STATEMENT
 from apps.income.models import IncomeLine, StatementImport
-from apps.recognition.selectors import line_split as income_line_split
 from apps.ledger.models import JournalEntry
+from apps.recognition.selectors import line_split as income_line_split
 from apps.splits.engine import simulate
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +140,8 @@ def test_every_demo_figure_opens_into_its_explanation(capsys: pytest.CaptureFixt
 # The apps that money flows through; apps.common (the floor) imports none of them. (Its tenancy
 # module reads the users, agencies and creators it scopes by: import-linter's contracts say which.)
 ABOVE_COMMON = ("apps.splits", "apps.ledger", "apps.contracts", "apps.deals", "apps.income", "apps.demo")
+# The one ISO 4217 table: data only, in the split engine because the engine must stand alone.
+READ_BY_COMMON = frozenset({"apps.splits.engine.iso4217"})
 
 
 def test_common_imports_no_app_above_it() -> None:
@@ -155,5 +157,9 @@ def test_common_imports_no_app_above_it() -> None:
                 if isinstance(node, ast.ImportFrom)
                 else []
             )
-            offenders += [f"{path.name}: {name}" for name in names if name.startswith(ABOVE_COMMON)]
+            offenders += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.startswith(ABOVE_COMMON) and name not in READ_BY_COMMON
+            ]
     assert offenders == []

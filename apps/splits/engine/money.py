@@ -1,33 +1,13 @@
 """Amounts and percents of the split rules: parsing at the edge, integer arithmetic inside.
 
-The engine keeps its own ISO 4217 table instead of importing the project's money helpers:
-the algorithm is published for anyone to re-run, so this package must stand alone.
+The engine imports nothing of the project's money helpers: the algorithm is published for
+anyone to re-run, so this package must stand alone. Its ISO 4217 table (iso4217.py) is the
+project's one table; apps/common/money.py reads it from here.
 """
 
 from __future__ import annotations
 
 import re
-
-# Active ISO 4217 codes with their minor-unit exponent (funds codes included, metals and
-# testing codes excluded: they have no minor unit to count in).
-_EXPONENT_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_EXPONENT_3 = "BHD IQD JOD KWD LYD OMR TND"
-_EXPONENT_4 = "CLF UYW"
-_EXPONENT_2 = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP BYN "
-    "BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP "
-    "GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK "
-    "LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK "
-    "NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD "
-    "SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG "
-    "YER ZAR ZMW ZWG ZWL"
-)
-EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(_EXPONENT_2.split(), 2),
-    **dict.fromkeys(_EXPONENT_0.split(), 0),
-    **dict.fromkeys(_EXPONENT_3.split(), 3),
-    **dict.fromkeys(_EXPONENT_4.split(), 4),
-}
 
 # Larger than any real income line; such a number is a typo or an attack, and refusing it keeps
 # every product in the engine (amount x percent units) well inside exact integer territory.

@@ -13,8 +13,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from apps.splits.engine.iso4217 import EXPONENTS
 from apps.splits.engine.money import (
-    EXPONENTS,
     PERCENT_SCALE,
     AmountError,
     format_percent,

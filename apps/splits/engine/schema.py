@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.splits.engine.money import EXPONENTS
+from apps.splits.engine.iso4217 import EXPONENTS
 
 SLUG_PATTERN = "^[a-z][a-z0-9_]*$"
 # 0 to 100 inclusive with at most 4 decimals (leading zeros tolerated, as the engine does).
