@@ -8,12 +8,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.catalog import Platform
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.common.parsers import contains_nul
 from apps.common.validators import validate_business_date
 from apps.contracts.models import ContractTemplate, ContractVersion, CreativeControl, Exclusivity, Language
-from apps.creators.models import Creator, Platform
+from apps.creators.models import Creator
 
 
 class DateInput(forms.DateInput):

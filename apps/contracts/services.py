@@ -27,6 +27,7 @@ from apps.accounts.models import User
 from apps.accounts.services import reauthentication_allowed, reauthentication_failed
 from apps.agencies.models import Agency, Membership
 from apps.agencies.services import representation_close, representation_open
+from apps.common.catalog import Platform
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.money import is_known_currency
 from apps.common.ratelimit import client_ip
@@ -51,7 +52,7 @@ from apps.contracts.rendering.document import (
     template_body_check,
     worked_examples,
 )
-from apps.creators.models import Creator, Platform
+from apps.creators.models import Creator
 from apps.ledger.models import Account
 from apps.splits.engine import RuleSet
 from apps.splits.engine.rules import pointer

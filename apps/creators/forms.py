@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.creators.models import Creator, Platform
+from apps.common.catalog import Platform
+from apps.creators.models import Creator
 
 
 class PlatformAccountForm(forms.Form):

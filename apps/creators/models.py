@@ -9,20 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class Platform(models.TextChoices):
-    """The platforms of the canonical statement (shared/spec/statement-csv.md)."""
-
-    DOUYIN = "douyin", _("Douyin")
-    KUAISHOU = "kuaishou", _("Kuaishou")
-    BILIBILI = "bilibili", _("Bilibili")
-    XIAOHONGSHU = "xiaohongshu", _("Xiaohongshu")
-    WEIXIN_CHANNELS = "weixin_channels", _("WeChat Channels")
-    WEIBO = "weibo", _("Weibo")
-    TAOBAO = "taobao", _("Taobao Live")
-    TIKTOK = "tiktok", _("TikTok")
-    YOUTUBE = "youtube", _("YouTube")
-    OTHER = "other", _("Other")
+from apps.common.catalog import Platform  # the one list; apps.income.models still imports it from here
 
 
 @pghistory.track()

@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agencies.models import Membership, Representation
+from apps.common.catalog import Platform
 from apps.common.exceptions import ApplicationError, PermissionDenied
 from apps.common.tenancy import forget_scope, scope_for
-from apps.creators.models import Creator, Platform, PlatformAccount
+from apps.creators.models import Creator, PlatformAccount
 
 AccountStatus = PlatformAccount.Status
 # Roles of an agency that may ask for an account on a creator it alone represents.

@@ -47,10 +47,11 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from apps.common.catalog import Source
 from apps.common.exceptions import ApplicationError
 from apps.common.money import format_money
 from apps.deals.models import BrandDeal, DealExpense, DealPayment, ExpenseDeduction, ExpenseReissue
-from apps.income.models import IncomeLine, Source
+from apps.income.models import IncomeLine
 from apps.splits.engine import Evaluator, Line
 
 EXPENSES = "expenses"  # the reserved deduction id of the spec

@@ -7,9 +7,10 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.catalog import Platform
 from apps.common.money import MoneyError, is_known_currency, to_minor
 from apps.common.validators import validate_business_date
-from apps.creators.models import Creator, Platform
+from apps.creators.models import Creator
 
 
 def _date_input() -> forms.DateInput:

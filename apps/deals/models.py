@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from apps.creators.models import Platform
+from apps.common.catalog import Platform
 
 
 @pghistory.track()

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from apps.common.catalog import Source
 from apps.common.tenancy import get_scoped_or_404, scope_for
 from apps.contracts.models import ContractVersion
 from apps.contracts.selectors import contract_version_in_force
@@ -22,8 +23,6 @@ from apps.income.models import IncomeLine
 from apps.income.selectors import income_line_list_for_actor
 from apps.splits.engine.money import format_percent, half_up
 from apps.splits.engine.rules import InvalidRules, parse_rule_set
-
-BRAND_DEAL_SOURCE = "brand_deal"
 
 
 def _visibility(actor: Any, *, prefix: str = "") -> Q:
@@ -133,7 +132,7 @@ def deal_expense_cap(*, deal: BrandDeal, at: datetime.date | None = None) -> Exp
     except InvalidRules:
         # A signed version always holds a valid rule set; if not, deduct nothing rather than guess.
         return ExpenseCap(0, approved, None, version, "no_expenses_clause", deducted)
-    rule = next((rule for rule in rule_set.rules if rule.matches(BRAND_DEAL_SOURCE, deal.platform)), None)
+    rule = next((rule for rule in rule_set.rules if rule.matches(Source.BRAND_DEAL, deal.platform)), None)
     if rule is None or rule.expenses_cap is None:
         return ExpenseCap(0, approved, None, version, "no_expenses_clause", deducted)
     return ExpenseCap(

@@ -7,35 +7,11 @@ the only place that turns them into words, so evaluation stays fast and the word
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from apps.common.catalog import platform_name, source_name
 from apps.common.money import format_money
 from apps.splits.engine import LineResult, RuleSet
 from apps.splits.engine.money import format_percent
-
-# Display names of the sources and platforms the product knows; others show as written.
-SOURCE_NAMES = {
-    "brand_deal": gettext_lazy("Brand deal"),
-    "live_gifts": gettext_lazy("Live gifts"),
-    "platform_revenue_share": gettext_lazy("Platform revenue share"),
-    "ecommerce_commission": gettext_lazy("E-commerce commission"),
-}
-PLATFORM_NAMES = {
-    "douyin": gettext_lazy("Douyin"),
-    "bilibili": gettext_lazy("Bilibili"),
-    "kuaishou": gettext_lazy("Kuaishou"),
-    "xiaohongshu": gettext_lazy("Xiaohongshu"),
-    "weixin_channels": gettext_lazy("WeChat Channels"),
-    "youtube": gettext_lazy("YouTube"),
-}
-
-
-def source_name(source: str) -> str:
-    return str(SOURCE_NAMES.get(source, source))
-
-
-def platform_name(platform: str) -> str:
-    return str(PLATFORM_NAMES.get(platform, platform))
 
 
 def party_name(party: str, *, viewer: str | None = None) -> str:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.catalog import Platform, Source
 from apps.splits.engine.rules import DEFAULT_TIMEZONE
 
 EXAMPLE_RULE_SET = {
@@ -32,20 +33,6 @@ EXAMPLE_RULE_SET = {
         {"id": "other", "label": "Everything else", "split": {"creator": "60", "agency": "40"}},
     ],
 }
-SOURCES = [
-    ("brand_deal", _("Brand deal")),
-    ("live_gifts", _("Live gifts")),
-    ("platform_revenue_share", _("Platform revenue share")),
-    ("ecommerce_commission", _("E-commerce commission")),
-]
-PLATFORMS = [
-    ("douyin", _("Douyin")),
-    ("bilibili", _("Bilibili")),
-    ("kuaishou", _("Kuaishou")),
-    ("xiaohongshu", _("Xiaohongshu")),
-    ("weixin_channels", _("WeChat Channels")),
-    ("youtube", _("YouTube")),
-]
 
 
 class RuleSetForm(forms.Form):
@@ -78,8 +65,8 @@ class IncomeLineForm(forms.Form):
     expenses = forms.CharField(
         label=_("Expenses"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
     )
-    source = forms.ChoiceField(label=_("Source"), choices=SOURCES)
-    platform = forms.ChoiceField(label=_("Platform"), choices=PLATFORMS)
+    source = forms.ChoiceField(label=_("Source"), choices=Source.choices)
+    platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
     occurred_at = forms.CharField(
         label=_("Date"),
         required=False,

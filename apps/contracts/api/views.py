@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from apps.accounts.models import User
 from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import BusinessDateField, validated
+from apps.common.catalog import Platform
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.common.pagination import Pagination, paginated
@@ -54,7 +55,6 @@ from apps.contracts.services import (
     contract_version_update,
     contract_version_withdraw,
 )
-from apps.creators.models import Platform
 from apps.creators.selectors import creator_get_for_actor
 
 # --- outputs ---------------------------------------------------------------------------------------

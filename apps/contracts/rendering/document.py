@@ -25,12 +25,12 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.common.catalog import Platform, platform_name, source_name
 from apps.common.exceptions import ApplicationError
 from apps.common.money import format_money
-from apps.creators.models import Platform
 from apps.splits.engine import Evaluator, InvalidRules, Line, RuleSet, parse_rule_set
 from apps.splits.engine.money import format_percent
-from apps.splits.explain import explain_summary, party_name, platform_name, source_name
+from apps.splits.explain import explain_summary, party_name
 
 if TYPE_CHECKING:
     from apps.contracts.models import ContractVersion

@@ -11,8 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api import validated
+from apps.common.catalog import Platform
 from apps.common.pagination import Pagination, paginated
-from apps.creators.models import Creator, Platform, PlatformAccount
+from apps.creators.models import Creator, PlatformAccount
 from apps.creators.selectors import (
     creator_get_for_actor,
     creator_list_for_actor,

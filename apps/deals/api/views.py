@@ -18,11 +18,11 @@ from rest_framework.views import APIView
 
 from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import BusinessDateField, validated
+from apps.common.catalog import Platform
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.common.pagination import Pagination, paginated
 from apps.common.parsers import JSONParser
-from apps.creators.models import Platform
 from apps.creators.selectors import creator_get_for_actor
 from apps.deals.models import BrandDeal
 from apps.deals.selectors import (

@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 
+from apps.common.catalog import Platform, Source
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, is_known_currency, to_minor
 from apps.common.validators import EARLIEST_DATE, LATEST_DATE, is_business_date
-from apps.creators.models import Platform
-from apps.income.models import ImportRowError, IncomeLine, Source, StagedLine
+from apps.income.models import ImportRowError, IncomeLine, StagedLine
 
 COLUMNS = (
     "external_id",
