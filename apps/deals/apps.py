@@ -11,6 +11,10 @@ class DealsConfig(AppConfig):
         # Recognition imports nothing of deals: deals gives it the book of approved expenses
         # that a batch's payment lines carry into the split.
         from apps.deals.expenses import DealExpenseBook
+        from apps.deals.services import deal_reconcile_lines
+        from apps.income.hooks import register_reconciler
         from apps.recognition.batch import register_expense_book
 
         register_expense_book(DealExpenseBook.for_lines)
+        # Income imports nothing of deals either: deals matches its brand-deal payment lines.
+        register_reconciler(deal_reconcile_lines)

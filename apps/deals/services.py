@@ -24,14 +24,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agencies.models import Agency, Membership, Representation
+from apps.agencies.time import agency_local_date, agency_today, agency_zone
+from apps.common.catalog import Platform, Source
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.money import MAX_ABS_MINOR, exponent, format_money, is_known_currency
 from apps.common.tenancy import require_agency_role, scope_for
-from apps.creators.models import Creator, Platform
+from apps.creators.models import Creator
 from apps.deals.expenses import deal_expenses_reissue
 from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable
 from apps.deals.selectors import deal_expense_cap
-from apps.income.models import IncomeLine, Source
+from apps.income.models import IncomeLine
 from apps.income.services import income_line_mark, income_line_resolve, income_recognition_lock
 from apps.splits.engine.money import half_up
 
@@ -87,11 +89,6 @@ _RECEIPT_TYPES = (
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-
-
-def agency_today(agency: Agency) -> datetime.date:
-    """Due dates are calendar days of the agency's time zone."""
-    return timezone.now().astimezone(ZoneInfo(agency.time_zone)).date()
 
 
 def _move(deal: BrandDeal, to: str) -> None:
@@ -509,7 +506,7 @@ def deals_flag_overdue(*, today: datetime.date | None = None) -> int:
     zones = Agency.objects.values_list("time_zone", flat=True).distinct()
     for zone in zones:
         try:
-            day = today or timezone.now().astimezone(ZoneInfo(zone)).date()
+            day = today or agency_today(zone)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             # A zone stored before it was checked, or missing from this server's tz database:
             # those agencies wait (logged, every run); the other zones' deals are flagged.
@@ -632,7 +629,7 @@ def _decide(
         # No usable reference: the creator's open deals in the same currency, due within the window,
         # whose outstanding amount is within the tolerance of this payment.
         explicit_brand, text = _line_brand_text(line)
-        day = line.occurred_at.astimezone(zone).date()
+        day = agency_local_date(zone, line.occurred_at)
         ranked = []
         for deal in by_creator.get(line.creator_id, []) if line.creator_id is not None else []:
             outstanding = deal.fee_minor - deal.paid_minor
@@ -723,14 +720,14 @@ def deal_reconcile_lines(*, agency: Agency, line_ids: list[int] | tuple[int, ...
     )
     if not lines:
         return
-    zone = ZoneInfo(agency.time_zone)
-    today = agency_today(agency)
+    zone = agency_zone(agency)
+    today = agency_today(zone)
     refund_origins = {line.refund_of_id for line in lines if line.gross_minor < 0 and line.refund_of_id}
     origin_deal = dict(
         DealPayment.objects.filter(income_line_id__in=refund_origins).values_list("income_line_id", "deal_id")
     )
     refs = {line.order_ref for line in lines if line.order_ref}
-    days = [line.occurred_at.astimezone(zone).date() for line in lines]
+    days = [agency_local_date(zone, line.occurred_at) for line in lines]
     candidates = (
         Q(order_ref__in=refs)
         | Q(pk__in=set(origin_deal.values()))

@@ -48,7 +48,6 @@ it is recorded, which is what a duplicate says.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 from collections import defaultdict
@@ -66,10 +65,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agencies.models import Agency
+from apps.agencies.time import agency_local_datetime, agency_zone
 from apps.common.exceptions import ApplicationError
 from apps.common.money import to_decimal_string
 from apps.common.tenancy import require_agency_role
 from apps.income import routing
+from apps.income.hooks import brand_deal_reconciler
 from apps.income.importers import detect
 from apps.income.importers.canonical import CanonicalRow, RawRow, validate_row
 from apps.income.models import (
@@ -305,7 +306,7 @@ def _upload(statement_import: StatementImport) -> Iterator[IO[bytes]]:
 def _stage(statement_import: StatementImport) -> bool:
     facts = detect.inspect(partial(_upload, statement_import))
     chosen = detect.resolve_format(facts, statement_import.format)
-    zone = ZoneInfo(statement_import.agency.time_zone)
+    zone = agency_zone(statement_import.agency)
     earlier = _same_file_imported_before(statement_import, sha256=facts.sha256, chosen=chosen)
     retried: frozenset[int] | None = None
     if earlier is not None:
@@ -383,7 +384,7 @@ def _note_reimport(statement_import: StatementImport, earlier: StatementImport, 
     # rows (blank lines, YouTube's total) made nothing then and count nowhere now either.
     recorded = earlier.imported_count + earlier.duplicate_count + earlier.adjustment_count
     statement_import.duplicate_count += recorded
-    when = timezone.localtime(earlier.created_at, ZoneInfo(statement_import.agency.time_zone))
+    when = agency_local_datetime(statement_import.agency, earlier.created_at)
     names = {
         "name": earlier.original_name,
         "date": when.strftime("%Y-%m-%d %H:%M"),
@@ -858,7 +859,7 @@ def reconcile_lines(*, agency_id: int, line_ids: list[int]) -> int:
     income_line_mark(lines_qs_or_ids=lines.exclude(source="brand_deal"), status=LineStatus.MATCHED)
     brand_ids = list(lines.filter(source="brand_deal").values_list("pk", flat=True))
     if brand_ids:
-        deal_reconcile_lines = _deals_reconciler()
+        deal_reconcile_lines = brand_deal_reconciler()  # apps.deals registers it (apps.py)
         if deal_reconcile_lines is not None:
             deal_reconcile_lines(agency=Agency.objects.get(pk=agency_id), line_ids=brand_ids)
         else:
@@ -877,20 +878,6 @@ def reconcile_lines(*, agency_id: int, line_ids: list[int]) -> int:
         status=LineStatus.EXCEPTION,
         exception_reason__in=[r for r in Reason.values if r != "unknown_account"],
     ).count()
-
-
-def _deals_reconciler() -> Any:
-    if (
-        importlib.util.find_spec("apps.deals") is None
-        or importlib.util.find_spec("apps.deals.services") is None
-    ):
-        return None
-    from django.apps import apps as registry
-
-    if not registry.is_installed("apps.deals"):
-        return None
-    services = importlib.import_module("apps.deals.services")
-    return getattr(services, "deal_reconcile_lines", None)
 
 
 # --- 3. recognition ---------------------------------------------------------------------------
