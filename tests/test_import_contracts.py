@@ -33,3 +33,12 @@ def test_the_engine_contract_forbids_every_other_app_and_every_other_splits_modu
 def test_common_may_import_no_other_app() -> None:
     forbidden = set(_contracts()["apps.common"]["forbidden_modules"])
     assert _children("apps") - {"apps.common"} - forbidden == set()
+
+
+def test_no_package_but_the_demo_may_import_the_demo() -> None:
+    contract = next(
+        contract
+        for contract in _contracts().values()
+        if contract["forbidden_modules"] == ["apps.demo"] and len(contract["source_modules"]) > 1
+    )
+    assert set(contract["source_modules"]) == (_children("apps") - {"apps.demo"}) | {"config"}
