@@ -679,6 +679,7 @@ class _Run:
         self.groups: dict[tuple[int, int, str, str], _Group] = {}
         self.checkpoints: list[tuple[int, int, str]] = []  # (version, ordinal, state JSON)
         self.writers: dict[int, LeafWriter] = {}
+        self.checkpointed: set[tuple[int, int]] = set()
 
     def load_states(self, version_ids: list[int]) -> None:
         with connection.cursor() as cursor:
@@ -742,11 +743,10 @@ class _Run:
             expenses=expenses,
         )
         ordinal = self.next_ordinal[version_id]
-        if (
-            ordinal
-            and ordinal % CHECKPOINT_EVERY == 0
-            and (not self.checkpoints or self.checkpoints[-1][:2] != (version_id, ordinal))
-        ):
+        # The state before every CHECKPOINT_EVERY-th line, once: a line the engine then refuses
+        # leaves the state and the ordinal as they were, and the version's next line asks again.
+        if ordinal and ordinal % CHECKPOINT_EVERY == 0 and (version_id, ordinal) not in self.checkpointed:
+            self.checkpointed.add((version_id, ordinal))
             self.checkpoints.append((version_id, ordinal, canonical_json(state_dump(evaluator))))
         advance_key = (line.creator_id, rule_set.currency)
         advance_before = evaluator.advance_outstanding = self.advances.get(advance_key, 0)
