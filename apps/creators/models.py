@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.catalog import Platform  # the one list; apps.income.models still imports it from here
+from apps.common.catalog import Platform
 
 
 @pghistory.track()

@@ -28,21 +28,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.catalog import Platform, Source
 from apps.common.ids import uuid7
 from apps.common.validators import EARLIEST_MOMENT, LATEST_MOMENT_EXCLUSIVE
-from apps.creators.models import Platform
 
 CHUNK_SIZE = 5_000
-
-
-class Source(models.TextChoices):
-    """The `source` column of the canonical statement."""
-
-    BRAND_DEAL = "brand_deal", _("Brand deal")
-    PLATFORM_REVENUE_SHARE = "platform_revenue_share", _("Platform revenue share")
-    LIVE_GIFTS = "live_gifts", _("Live gifts")
-    ECOMMERCE_COMMISSION = "ecommerce_commission", _("E-commerce commission")
-    OTHER = "other", _("Other")
 
 
 # Created by a person; each status change (queued → running → done / failed) is an event, not the

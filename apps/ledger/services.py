@@ -45,12 +45,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.agencies.models import Agency
+from apps.agencies.time import agency_local_date
 from apps.common.exceptions import ApplicationError, NotFound
 from apps.common.ids import uuid7
 from apps.common.money import MAX_ABS_MINOR, is_known_currency, to_decimal_string
@@ -263,11 +263,6 @@ def chain_hash(*, prev_hash: str, content_json: str, posted_at: datetime.datetim
 
 def period_of(effective_date: datetime.date) -> str:
     return f"{effective_date.year:04d}-{effective_date.month:02d}"
-
-
-def agency_local_date(agency: Agency, moment: datetime.datetime) -> datetime.date:
-    """The calendar day of `moment` in the agency's time zone: the day an entry counts for."""
-    return moment.astimezone(ZoneInfo(agency.time_zone)).date()
 
 
 # --- Validation ----------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils.translation import gettext as _
 
 from apps.agencies.models import Agency
+from apps.agencies.time import agency_local_date
 from apps.common.exceptions import ApplicationError
 from apps.common.money import exponent
 from apps.common.pgarrays import int_array
@@ -59,7 +60,6 @@ from apps.ledger.services import (
     AccountResolver,
     EntryDraft,
     PostingSpec,
-    agency_local_date,
     canonical_json,
     ledger_accounts_ensure,
     ledger_post_many,

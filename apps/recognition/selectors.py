@@ -91,7 +91,7 @@ def entry_leaves(allocation: LineAllocation, rule_set: RuleSet, sha: str) -> lis
 
 def posting_note(allocation: LineAllocation, line: IncomeLine) -> str:
     """Why a line counts in another month than it occurred in (its month was closed), or ''."""
-    from apps.ledger.services import agency_local_date
+    from apps.agencies.time import agency_local_date
 
     occurred = agency_local_date(line.agency, line.occurred_at)
     posted = allocation.effective_date
