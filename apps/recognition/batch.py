@@ -1024,15 +1024,18 @@ def _write(
                         for group in groups
                     )
                 )
-        if run.checkpoints:
+        # Only the checkpoints before a line that was allocated: one taken before a line the
+        # engine refused at the batch's end names an ordinal the next batch's line will take.
+        checkpoints = [item for item in run.checkpoints if item[1] < run.next_ordinal[item[0]]]
+        if checkpoints:
             cursor.execute(
                 "INSERT INTO recognition_statecheckpoint (agency_id, contract_version_id, ordinal, state)"
                 " SELECT %s, v, o, s::jsonb FROM unnest(%s::bigint[], %s::integer[], %s::text[]) AS d(v, o, s)",
                 [
                     agency_id,
-                    [version for version, _o, _s in run.checkpoints],
-                    [ordinal for _v, ordinal, _s in run.checkpoints],
-                    [state for _v, _o, state in run.checkpoints],
+                    [version for version, _o, _s in checkpoints],
+                    [ordinal for _v, ordinal, _s in checkpoints],
+                    [state for _v, _o, state in checkpoints],
                 ],
             )
         version_ids = sorted(run.evaluators)
