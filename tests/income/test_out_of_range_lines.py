@@ -19,10 +19,9 @@ _INSERT_BC_LINE = """
     INSERT INTO income_incomeline (
         public_id, agency_id, creator_id, platform, account_id, external_id, source, gross_minor,
         currency, occurred_at, order_ref, description, metadata, status, exception_reason,
-        exception_detail, dismiss_reason, original_currency, fx_source, posted_period, posting_note,
-        created_at, updated_at)
+        exception_detail, dismiss_reason, created_at, updated_at)
     VALUES (fenrun_uuid7(), %s, %s, 'douyin', 'dy_a', %s, 'live_gifts', 1000, 'CNY',
-        %s::timestamptz, '', '', '{}', 'matched', '', '', '', '', '', '', '', now(), now())
+        %s::timestamptz, '', '', '{}', 'matched', '', '', '', now(), now())
     RETURNING id
 """
 
