@@ -25,6 +25,7 @@ from apps.creators.models import Creator, PlatformAccount
 from apps.demo.seed import STATEMENT
 from apps.income.models import IncomeLine, StatementImport
 from apps.ledger.models import JournalEntry
+from apps.recognition.models import RuleSetSnapshot
 from apps.recognition.selectors import line_split as income_line_split
 from apps.splits.engine import simulate
 
@@ -77,24 +78,27 @@ def test_every_demo_figure_opens_into_its_explanation(capsys: pytest.CaptureFixt
     call_command("seed_demo", stdout=StringIO())
     agency = Agency.objects.get()
 
-    # then its statement came through the pipeline, and every ledger entry is a line's split
+    # then its statement came through the pipeline, and every ledger entry covers lines' splits
+    # (one entry per batch, creator, contract version, month and kind since issue 12)
     statement_import = StatementImport.objects.get(agency=agency)
     assert statement_import.status == StatementImport.Status.DONE
     rows = list(csv.DictReader(STATEMENT.open(encoding="utf-8")))
     assert statement_import.rows_total == len(rows) == IncomeLine.objects.filter(agency=agency).count()
     entries = JournalEntry.objects.filter(agency=agency)
     assert entries.exists()
-    unexplained = entries.filter(income_line__isnull=True).values_list("seq", "kind", "cause_reference")
+    unexplained = entries.filter(lines_root="").values_list("seq", "kind", "cause_reference")
     assert list(unexplained) == []
-    recognised = IncomeLine.objects.filter(agency=agency, status=IncomeLine.Status.RECOGNISED)
-    assert recognised.count() == entries.count() == len(rows) - 1  # one row names an unknown account
+    recognised = IncomeLine.objects.filter(agency=agency, allocation__isnull=False)
+    assert recognised.count() == len(rows) - 1  # one row names an unknown account
+    assert sum(entries.values_list("line_count", flat=True)) == recognised.count()
     assert set(entries.values_list("kind", flat=True)) == {"income_line", "refund"}
 
     # and each was split under the rules both sides signed, not rules of the seed's own
-    for line in recognised.select_related("ledger_entry__rule_set", "contract_version"):
-        assert line.contract_version.status == ContractVersion.Status.ACTIVE
-        assert line.contract_version.signatures.count() == 2
-        assert line.ledger_entry.rule_set.document == line.contract_version.rule_set
+    for line in recognised.select_related("allocation"):
+        version = ContractVersion.objects.get(pk=line.allocation.contract_version_id)
+        assert version.status == ContractVersion.Status.ACTIVE
+        assert version.signatures.count() == 2
+        assert RuleSetSnapshot.objects.get(pk=line.allocation.rule_set_id).document == version.rule_set
 
     # and every line's page answers, to the agency and to the line's creator, with its split
     manager, viewer = Client(), Client()
@@ -106,8 +110,9 @@ def test_every_demo_figure_opens_into_its_explanation(capsys: pytest.CaptureFixt
         if line.creator is not None:
             viewer.force_login(line.creator.user)
             assert viewer.get(url).status_code == 200, line.external_id
-        if line.status == IncomeLine.Status.RECOGNISED:
+        if line.state == IncomeLine.Status.RECOGNISED:
             assert 'id="split-steps"' in page.content.decode()
+            assert "proof-leaf" in page.content.decode()
             assert reverse("splits:docs", kwargs={"name": "split-rules"}) in page.content.decode()
 
     # and the figures re-compute: the ledger's own check, and the published algorithm run by hand
@@ -116,7 +121,7 @@ def test_every_demo_figure_opens_into_its_explanation(capsys: pytest.CaptureFixt
     for version in ContractVersion.objects.filter(
         contract__agency=agency, status=ContractVersion.Status.ACTIVE
     ):
-        lines = list(recognised.filter(contract_version=version).order_by("occurred_at", "pk"))
+        lines = list(recognised.filter(allocation__contract_version=version).order_by("occurred_at", "pk"))
         document = {
             "rules": version.rule_set,
             "lines": [
