@@ -11,8 +11,8 @@ from apps.deals.models import ExpenseDeduction
 from apps.deals.selectors import deal_expense_cap
 from apps.deals.services import deal_expense_approve, deal_expense_submit, deal_reconcile_lines
 from apps.income.models import IncomeLine
-from apps.recognition.services import recognize_pending as income_recognize_pending
 from apps.ledger.models import Account, AccountBalance
+from apps.recognition.services import recognize_pending as income_recognize_pending
 from tests.contracts.conftest import active_contract
 from tests.deals.conftest import deal, line
 from tests.deals.test_concurrency import _in_threads
@@ -41,7 +41,7 @@ def test_an_approval_racing_recognition_deducts_the_expenses_once(world, attempt
     )
 
     assert errors == []
-    assert IncomeLine.objects.get(pk=payment.pk).status == "recognised"
+    assert IncomeLine.objects.get(pk=payment.pk).state == "recognised"  # allocated (issue 12)
     assert deal_expense_cap(deal=target).deducted_minor == 9_000_00
     assert sum(ExpenseDeduction.objects.values_list("amount_minor", flat=True)) == 9_000_00
     payable = AccountBalance.objects.get(
