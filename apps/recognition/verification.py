@@ -8,9 +8,11 @@ entry that names lines must have exactly the Merkle root and count of the alloca
 it; an entry whose lines are gone, or an allocation naming an entry that does not name it, is
 reported.
 
-One pass over the agency's allocations in (contract version, ordinal) order, read in chunks by
-keyset over their unique index, with one engine per version: the cost is the engine's and the
-leaf's per line, not a query per version.
+One pass over each version's allocations in ordinal order, read in chunks over their unique index
+(agency, version, ordinal) with the version fixed: a range of one version whatever the table's
+statistics say (a keyset over (version, ordinal) across versions was planned as a scan of
+everything after the key on a table not yet analysed, once per chunk). Allocations of a version
+without engine state are found by one anti-join.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from apps.ledger.models import JournalEntry
 from apps.recognition.batch import originals_of, remember_original, rule_set_sha256
 from apps.recognition.leaves import LeafWriter
 from apps.recognition.merkle import merkle_root
-from apps.recognition.models import EngineState, RuleSetSnapshot
+from apps.recognition.models import EngineState, LineAllocation, RuleSetSnapshot
 from apps.recognition.replay import StoredAllocation, rule_set_of_snapshot
 from apps.splits.engine import Evaluator, InvalidRules, Line, RuleSet
 
@@ -38,8 +40,8 @@ _CHUNK_SQL = """
            a.original_gross_minor, a.original_currency, a.fx_rate, a.fx_source, a.fx_date, a.effective_date,
            l.public_id, l.platform, l.external_id, l.source, l.occurred_at, a.refund_of_line_id, a.creator_id
     FROM recognition_lineallocation a LEFT JOIN income_incomeline l ON l.id = a.line_id
-    WHERE a.agency_id = %s AND (a.contract_version_id, a.ordinal) > (%s, %s)
-    ORDER BY a.contract_version_id, a.ordinal
+    WHERE a.agency_id = %s AND a.contract_version_id = %s AND a.ordinal > %s
+    ORDER BY a.ordinal
     LIMIT %s
 """
 
@@ -77,7 +79,7 @@ def recognition_verify_agency(agency: Agency) -> tuple[dict[str, int], list[str]
 
     counts = dict(EngineState.objects.filter(agency=agency).values_list("contract_version_id", "line_count"))
     leaves: dict[int, list[bytes]] = defaultdict(list)
-    creators: dict[int, int] = {}
+    creators: dict[int, set[int]] = defaultdict(set)  # entry -> the creators its allocations name
     snapshots: dict[int, tuple[RuleSet, str]] = {}
     seen: set[int] = set()
     current: _Version | None = None
@@ -95,14 +97,7 @@ def recognition_verify_agency(agency: Agency) -> tuple[dict[str, int], list[str]
                 f"state counts {expected}: allocations were removed"
             )
 
-    after = (0, -1)
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(_CHUNK_SQL, [agency.pk, after[0], after[1], CHUNK])
-            rows = cursor.fetchall()
-        if not rows:
-            break
-        after = (rows[-1][0], rows[-1][2])
+    for rows in _chunks(agency.pk, sorted(counts)):
         originals = originals_of({row[23] for row in rows if row[23] is not None})
         for row in rows:
             version_id = row[0]
@@ -163,8 +158,16 @@ def recognition_verify_agency(agency: Agency) -> tuple[dict[str, int], list[str]
                     effective_date=stored.effective_date,
                 )
             )
-            creators.setdefault(stored.entry_id, stored.creator_id)
+            creators[stored.entry_id].add(stored.creator_id)
     finish(current)
+    stray = (
+        LineAllocation.objects.filter(agency=agency)
+        .exclude(contract_version_id__in=list(counts))
+        .values_list("contract_version_id", flat=True)
+        .distinct()
+    )
+    for version_id in stray:
+        problem(f"contract version {version_id}: allocations without an engine state")
     for version_id in sorted(set(counts) - seen):
         if counts[version_id]:
             problem(
@@ -186,11 +189,26 @@ def recognition_verify_agency(agency: Agency) -> tuple[dict[str, int], list[str]
             )
         elif merkle_root(found).hex() != root:
             problem(f"entry #{seq}: the Merkle root of its lines' allocations differs from the one it holds")
-        if found and creators.get(entry_id) != creator_id:
+        if found and creators.get(entry_id, {creator_id}) != {creator_id}:
             problem(f"entry #{seq}: its lines belong to another creator than the entry names")
     for entry_id in sorted(leaves):
         problem(f"{len(leaves[entry_id])} allocations name ledger entry {entry_id}, which names no lines")
     return {"line allocations recomputed": recomputed, "entry roots recomputed": entries}, problems
+
+
+def _chunks(agency_id: int, version_ids: list[int]) -> Any:
+    for version_id in version_ids:
+        after = -1
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(_CHUNK_SQL, [agency_id, version_id, after, CHUNK])
+                rows = cursor.fetchall()
+            if not rows:
+                break
+            yield rows
+            after = rows[-1][2]
+            if len(rows) < CHUNK:
+                break
 
 
 def _snapshot(snapshot_id: int, cache: dict[int, tuple[RuleSet, str]]) -> tuple[RuleSet, str] | None:
