@@ -53,7 +53,7 @@ bench: venv ## Run the benchmarks at a small size (bench/README.md has the full-
 	$(PY) scripts/with_database.py --database fenrun_bench_ledger -- $(PY) bench/ledger_post.py post --entries 100000 --batch 10000
 	$(PY) bench/generate_statement.py --lines 100000 --creators 10000 --out bench/out/statement-100k.csv
 	$(PY) scripts/with_database.py --database fenrun_bench_income -- $(PY) bench/income_pipeline.py bench/out/statement-100k.csv --creators 10000
-	$(PY) scripts/with_database.py --database fenrun_bench_income -- $(PY) bench/write_floor.py
+	$(PY) scripts/with_database.py --database fenrun_bench_recognition -- $(PY) bench/recognition_1m.py bench/out/statement-100k.csv --creators 10000 --verify --explain 50 --floor
 
 migrate: venv ## Apply migrations to the configured database
 	$(PY) scripts/with_database.py -- $(PY) manage.py migrate

@@ -110,7 +110,8 @@ def _truncate() -> None:
 def command_post(entries: int, batch: int, creators: int) -> None:
     from django.db import connection
 
-    from apps.ledger.services import AccountResolver, ledger_post_many, split_entry_draft
+    from apps.ledger.services import AccountResolver, EntryDraft, PostingSpec, ledger_post_many
+    from apps.recognition.postings import allocation_moves
     from apps.splits.engine import Evaluator, Line, parse_rule_set
 
     agency, people = _world(creators)
@@ -140,14 +141,26 @@ def command_post(entries: int, batch: int, creators: int) -> None:
                 occurred_at=start + datetime.timedelta(seconds=line_number * 20),
                 currency="CNY",
             )
+            # One entry per engine result, as recognition posted before issue 12 (it now posts one
+            # per batch, creator, version and month): the ledger's own bulk path under load.
+            result = evaluators[creator.pk].evaluate(line)
+            assert result.rule is not None
+            moves = allocation_moves(
+                rule_set=rule_set,
+                rule_index=result.rule.index,
+                gross=result.gross,
+                amounts=(*result.deductions, *result.payable, result.recouped),
+                creator_id=creator.pk,
+            )
             drafts.append(
-                split_entry_draft(
-                    agency=agency,
-                    creator=creator,
-                    evaluator=evaluators[creator.pk],
-                    line=line,
+                EntryDraft(
                     idempotency_key=f"income:{line_number}",
-                    accounts=accounts,
+                    kind="income_line",
+                    effective_date=line.occurred_at.date(),
+                    postings=[
+                        PostingSpec(account=accounts(*key), amount_minor=amount) for key, amount in moves
+                    ],
+                    creator_id=creator.pk,
                 )
             )
         middle = time.perf_counter()
