@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.income",
     "apps.recognition",
     "apps.deals",
+    "apps.payouts",
     "apps.demo",  # the top floor: seed_demo only, nothing imports it
 ]
 
