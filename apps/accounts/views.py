@@ -14,9 +14,11 @@ from apps.accounts.forms import AccessTokenForm
 from apps.accounts.selectors import home_for_actor
 from apps.accounts.services import access_token_create, access_token_revoke
 from apps.common.exceptions import ApplicationError
+from apps.common.views import page_errors
 
 
 @login_required
+@page_errors
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/home.html", {"home": home_for_actor(actor=request.user)})
 
@@ -31,6 +33,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@page_errors
 def access_tokens(request: HttpRequest) -> HttpResponse:
     form = AccessTokenForm(request.POST or None)
     new_secret = None
@@ -47,6 +50,7 @@ def access_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@page_errors
 def access_token_revoke_view(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         access_token_revoke(user=request.user, public_id=public_id)  # type: ignore[arg-type]

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from allauth.account.decorators import reauthentication_required
 from allauth.account.internal.flows.login import get_authentication_records
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.agencies.models import Agency
 from apps.agencies.selectors import agency_list_for_actor
-from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
+from apps.common.exceptions import ApplicationError, NotFound
 from apps.common.ratelimit import allow, client_ip
 from apps.common.tenancy import scope_for
+from apps.common.views import page_errors
 from apps.contracts.forms import DeclineForm, NewContractForm, PdfCheckForm, TermsForm
 from apps.contracts.models import Contract, ContractSignature, ContractVersion
 from apps.contracts.rendering.document import render_document
@@ -58,21 +56,6 @@ from apps.creators.selectors import creator_list_for_actor
 Status = ContractVersion.Status
 
 
-def _page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Pages answer another tenant's rows with a plain 404 and a weaker role with 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404() from None
-        except PermissionDenied as error:
-            raise DjangoPermissionDenied(error.message) from None
-
-    return wrapper
-
-
 def _drafting_agencies(user: Any) -> list[Agency]:
     roles = scope_for(user).agency_roles
     return [agency for agency in agency_list_for_actor(actor=user) if roles[agency.pk] in DRAFTERS]
@@ -97,7 +80,7 @@ def _signing_party(user: Any, version: ContractVersion) -> str | None:
 
 
 @login_required
-@_page
+@page_errors
 def contract_list(request: HttpRequest) -> HttpResponse:
     agency_ids = scope_for(request.user).agency_ids
     # Each contract with the versions this user sees: drafts are the agency's work in progress; a
@@ -121,7 +104,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_http_methods(["GET", "POST"])
 def contract_new(request: HttpRequest) -> HttpResponse:
     agencies = _drafting_agencies(request.user)
@@ -162,7 +145,7 @@ def _version_for(request: HttpRequest, public_id: str) -> ContractVersion:
 
 
 @login_required
-@_page
+@page_errors
 @require_http_methods(["GET", "POST"])
 def version_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     version = _version_for(request, public_id)
@@ -195,7 +178,7 @@ def _preview(request: HttpRequest, version: ContractVersion, form: TermsForm) ->
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def version_preview(request: HttpRequest, public_id: str) -> HttpResponse:
     """HTMX: the document as it would read with the form's current values."""
@@ -207,7 +190,7 @@ def version_preview(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 def version_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     version = _version_for(request, public_id)
     contract = version.contract
@@ -255,21 +238,21 @@ def _act(request: HttpRequest, public_id: str, action: Any, success: str, **kwar
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def version_send(request: HttpRequest, public_id: str) -> HttpResponse:
     return _act(request, public_id, contract_version_send, _("Sent to the creator for signature."))
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def version_withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
     return _act(request, public_id, contract_version_withdraw, _("The offer is withdrawn."))
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def version_decline(request: HttpRequest, public_id: str) -> HttpResponse:
     form = DeclineForm(request.POST)
@@ -287,7 +270,7 @@ def _reauthentication_method(request: HttpRequest) -> str:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 @reauthentication_required
 def version_sign(request: HttpRequest, public_id: str) -> HttpResponse:
@@ -308,7 +291,7 @@ def version_sign(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_http_methods(["GET", "POST"])
 def contract_amend(request: HttpRequest, public_id: str) -> HttpResponse:
     contract = contract_get_for_actor(actor=request.user, public_id=public_id)
@@ -330,7 +313,7 @@ def contract_amend(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 def contract_diff(request: HttpRequest, public_id: str) -> HttpResponse:
     contract = contract_get_for_actor(actor=request.user, public_id=public_id)
     versions = {v.number: v for v in contract_version_list_for_actor(actor=request.user, contract=contract)}
@@ -345,7 +328,7 @@ def contract_diff(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 def version_pdf(request: HttpRequest, public_id: str) -> HttpResponseBase:
     version = _version_for(request, public_id)
     try:
@@ -362,7 +345,7 @@ def version_pdf(request: HttpRequest, public_id: str) -> HttpResponseBase:
 
 
 @require_http_methods(["GET", "POST"])
-@_page
+@page_errors
 def pdf_check(request: HttpRequest) -> HttpResponse:
     """Public: anyone holding a PDF can check it against what Fenrun stored. What a check may
     cost is bounded in contract_pdf_check; here, a budget per client address and a body too

@@ -4,19 +4,18 @@ made for them. Agency members reach creators through the agency console and the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.tenancy import scope_for
+from apps.common.views import page_errors
 from apps.creators.forms import CreatorProfileForm, PlatformAccountForm
 from apps.creators.models import Creator
 from apps.creators.selectors import platform_account_get_for_actor, platform_account_list_for_actor
@@ -29,21 +28,6 @@ from apps.creators.services import (
 )
 
 
-def _page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Another tenant's rows answer a plain 404; a refusal a 403 page that says why."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404() from None
-        except PermissionDenied as error:
-            return render(request, "creators/refused.html", {"message": error.message}, status=403)
-
-    return wrapper
-
-
 def _own_creator(request: HttpRequest) -> Creator:
     creator_id = scope_for(request.user).creator_id
     if creator_id is None:
@@ -53,7 +37,7 @@ def _own_creator(request: HttpRequest) -> Creator:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@_page
+@page_errors
 def creator_profile(request: HttpRequest) -> HttpResponse:
     creator = _own_creator(request)
     initial = {field: getattr(creator, field) for field in ("display_name", "legal_name", "creator_type")}
@@ -67,7 +51,7 @@ def creator_profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@_page
+@page_errors
 def platform_accounts(request: HttpRequest) -> HttpResponse:
     creator = _own_creator(request)
     form = PlatformAccountForm(request.POST or None)
@@ -103,20 +87,20 @@ def _decide(request: HttpRequest, public_id: str, action: Callable[..., Any], do
 
 @login_required
 @require_POST
-@_page
+@page_errors
 def platform_account_confirm_view(request: HttpRequest, public_id: str) -> HttpResponse:
     return _decide(request, public_id, platform_account_confirm, _("The account is confirmed."))
 
 
 @login_required
 @require_POST
-@_page
+@page_errors
 def platform_account_reject_view(request: HttpRequest, public_id: str) -> HttpResponse:
     return _decide(request, public_id, platform_account_reject, _("The request is rejected."))
 
 
 @login_required
 @require_POST
-@_page
+@page_errors
 def platform_account_remove_view(request: HttpRequest, public_id: str) -> HttpResponse:
     return _decide(request, public_id, platform_account_remove, _("The account is removed."))

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,6 +23,7 @@ from apps.agencies.models import Agency
 from apps.agencies.selectors import agency_list_for_actor
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.tenancy import scope_for
+from apps.common.views import page_errors
 from apps.creators.selectors import creator_get_for_actor, creator_list_for_actor
 from apps.deals.api.views import receipt_response
 from apps.deals.forms import DealForm, DeliverableForm, ExpenseForm, ReasonForm
@@ -56,21 +55,6 @@ from apps.income.models import IncomeLine
 from apps.income.services import income_line_resolve
 
 
-def _page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Another tenant's rows answer a plain 404; a weaker role 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404() from None
-        except PermissionDenied as error:
-            raise DjangoPermissionDenied(error.message) from None
-
-    return wrapper
-
-
 def _role(user: Any, agency_id: int) -> str | None:
     return scope_for(user).agency_roles.get(agency_id)
 
@@ -84,7 +68,7 @@ def _editing_agencies(user: Any) -> list[Agency]:
 
 
 @login_required
-@_page
+@page_errors
 def deal_list(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     deals = list(deal_list_for_actor(actor=request.user))
@@ -101,7 +85,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_http_methods(["GET", "POST"])
 def deal_new(request: HttpRequest) -> HttpResponse:
     agencies = _editing_agencies(request.user)
@@ -146,7 +130,7 @@ def deal_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 def deal_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     deal = deal_get_for_actor(actor=request.user, public_id=public_id)
     return render(request, "deals/detail.html", _detail_context(request, deal))
@@ -181,7 +165,7 @@ def _act(request: HttpRequest, deal: BrandDeal, action: Callable[[], Any], succe
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def deal_deliver(request: HttpRequest, public_id: str) -> HttpResponse:
     deal = deal_get_for_actor(actor=request.user, public_id=public_id)
@@ -191,7 +175,7 @@ def deal_deliver(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def deal_invoice(request: HttpRequest, public_id: str) -> HttpResponse:
     deal = deal_get_for_actor(actor=request.user, public_id=public_id)
@@ -201,7 +185,7 @@ def deal_invoice(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def deal_cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
     deal = deal_get_for_actor(actor=request.user, public_id=public_id)
@@ -212,7 +196,7 @@ def deal_cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def deliverable_new(request: HttpRequest, public_id: str) -> HttpResponse:
     deal = deal_get_for_actor(actor=request.user, public_id=public_id)
@@ -230,7 +214,7 @@ def deliverable_new(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def deliverable_deliver(request: HttpRequest, public_id: str) -> HttpResponse:
     deliverable = deliverable_get_for_actor(actor=request.user, public_id=public_id)
@@ -243,7 +227,7 @@ def deliverable_deliver(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def expense_new(request: HttpRequest, public_id: str) -> HttpResponse:
     deal = deal_get_for_actor(actor=request.user, public_id=public_id)
@@ -281,21 +265,21 @@ def _expense_decision(request: HttpRequest, public_id: str, approve: bool) -> Ht
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def expense_approve(request: HttpRequest, public_id: str) -> HttpResponse:
     return _expense_decision(request, public_id, approve=True)
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def expense_reject(request: HttpRequest, public_id: str) -> HttpResponse:
     return _expense_decision(request, public_id, approve=False)
 
 
 @login_required
-@_page
+@page_errors
 def expense_receipt(request: HttpRequest, public_id: str) -> FileResponse:
     expense: DealExpense = deal_expense_get_for_actor(actor=request.user, public_id=public_id)
     return receipt_response(expense)
@@ -350,7 +334,7 @@ def _queue_options(user: Any, lines: list[IncomeLine]) -> list[_QueueOptions]:
 
 
 @login_required
-@_page
+@page_errors
 def exception_queue(request: HttpRequest) -> HttpResponse:
     if not scope_for(request.user).agency_ids:
         raise NotFound()  # creators have no queue: it is the agency console's
@@ -390,7 +374,7 @@ def _queue_action(request: HttpRequest, public_id: str, action: Callable[[Income
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def queue_assign_deal(request: HttpRequest, public_id: str) -> HttpResponse:
     def action(line: IncomeLine) -> str:
@@ -407,7 +391,7 @@ def queue_assign_deal(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def queue_assign_creator(request: HttpRequest, public_id: str) -> HttpResponse:
     def action(line: IncomeLine) -> str:
@@ -424,7 +408,7 @@ def queue_assign_creator(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 @require_POST
 def queue_dismiss(request: HttpRequest, public_id: str) -> HttpResponse:
     def action(line: IncomeLine) -> str:

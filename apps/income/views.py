@@ -4,21 +4,19 @@ selectors do the work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.agencies.selectors import agency_list_for_actor
-from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
+from apps.common.exceptions import ApplicationError, PermissionDenied
 from apps.common.tenancy import scope_for
+from apps.common.views import page_errors
 from apps.income.forms import StatementUploadForm
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
@@ -32,28 +30,13 @@ from apps.income.services import INCOME_ROLES
 from apps.ledger.selectors import balance_list_for_actor
 
 
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Another tenant's rows answer a plain 404, a weaker role 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404() from None
-        except PermissionDenied as error:
-            raise DjangoPermissionDenied(error.message) from None
-
-    return wrapper
-
-
 def _uploading_agencies(user: Any) -> list[Any]:
     roles = scope_for(user).agency_roles
     return [agency for agency in agency_list_for_actor(actor=user) if roles.get(agency.pk) in INCOME_ROLES]
 
 
 @login_required
-@_page
+@page_errors
 @require_http_methods(["GET", "POST"])
 def import_list(request: HttpRequest) -> HttpResponse:
     agencies = _uploading_agencies(request.user)
@@ -82,7 +65,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     statement_import = statement_import_get_for_actor(actor=request.user, public_id=public_id)
     errors = Paginator(statement_import.row_errors.all(), 200).get_page(request.GET.get("page"))
@@ -98,7 +81,7 @@ def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 def line_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     try:
@@ -126,7 +109,7 @@ def line_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_page
+@page_errors
 def line_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     line = income_line_get_for_actor(actor=request.user, public_id=public_id)
     return render(request, "income/line.html", {"line": line, "split": income_line_split(line=line)})

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.common.views import page_errors
 from apps.splits.engine import InvalidDocument
 from apps.splits.forms import IncomeLineFormSet, RuleSetForm
 from apps.splits.services import split_simulate
@@ -24,6 +25,7 @@ _ROW_FIELDS = {"gross": "gross", "expenses": "expenses", "occurred_at": "occurre
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@page_errors
 def simulator(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         blank = {"form": RuleSetForm(), "formset": IncomeLineFormSet(initial=_example_lines())}
