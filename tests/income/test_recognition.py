@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from apps.income.models import FxRate, IncomeLine
+from apps.ledger.models import Account, AccountBalance, JournalEntry
+from apps.ledger.selectors import creator_balances
 from apps.recognition.batch import convert_minor
 from apps.recognition.selectors import line_split as income_line_split
 from apps.recognition.services import period_close
-from apps.ledger.models import Account, AccountBalance, JournalEntry
-from apps.ledger.selectors import creator_balances
 from tests.income.conftest import SIMPLE_RULES, run_import, sign_contract
 
 pytestmark = pytest.mark.django_db

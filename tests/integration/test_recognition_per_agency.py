@@ -12,16 +12,15 @@ import pytest
 from django.db import connection
 
 from apps.creators.services import platform_account_add
-from apps.income.models import IncomeLine
-from apps.income.tasks import income_recognize_pending
-from tests.income.test_poison import _lines_waiting
+from apps.recognition.tasks import income_recognize_pending
+from tests.income.test_poison import _lines_waiting, line_states
 from tests.integration.conftest import start_worker, stop_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _statuses() -> dict[str, str]:
-    return dict(IncomeLine.objects.values_list("external_id", "status"))
+    return line_states()
 
 
 def _wait_for(condition, *, timeout: float = 60) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -50,7 +50,7 @@ def test_a_creator_sees_only_entries_and_postings_on_their_own_accounts(books: B
 
     assert response.status_code == 200
     rows = response.json()["results"]
-    # The advance and the four splits touch creator A's accounts; the plain receipts do not.
+    # The advance and the four creator entries touch creator A's accounts; the plain receipts do not.
     assert {row["idempotency_key"] for row in rows} == {
         "adv1",
         "income:L1",
@@ -126,7 +126,7 @@ def test_admin_is_read_only(books: Books) -> None:
 
     assert page.status_code == 200
     body = page.content.decode()
-    assert "platform_fee" in body and "income:L1" in body  # trace and cause on the page
+    assert "platform_fee" in body and "income:L1" in body and entry.lines_root in body
     assert "Save" not in body and "deletelink" not in body
     assert client.get("/admin/ledger/journalentry/add/").status_code == 403
     assert client.post(f"/admin/ledger/journalentry/{entry.pk}/delete/").status_code == 403
