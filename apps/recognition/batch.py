@@ -573,8 +573,10 @@ def _attempt(agency: Agency, line_ids: list[int], cause: str) -> RecognitionOutc
             {
                 line.refund_of.contract_version_id
                 for line in lines
-                if line.refund_of and line.refund_of.allocated
-            }  # type: ignore[misc]
+                if line.refund_of
+                and line.refund_of.allocated
+                and line.refund_of.contract_version_id is not None
+            }
         )
         exceptions: dict[str, list[tuple[int, str]]] = defaultdict(list)
         chosen = _choose_versions(lines, contracts, exceptions)

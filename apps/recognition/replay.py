@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db import connection
@@ -60,9 +60,18 @@ class StoredAllocation:
     refund_of_id: int | None
     creator_id: int
 
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> StoredAllocation:
+        """A row of _ROWS_SQL (or verification's query), whose seventh column is the amounts array."""
+        values = [*row[:6], [int(v) for v in row[6]], *row[7:]]
+        return cls(**dict(zip(_STORED_FIELDS, values, strict=True)))
+
     @property
     def engine_id(self) -> str:
         return f"{self.platform}:{self.external_id}"
+
+
+_STORED_FIELDS = tuple(field.name for field in fields(StoredAllocation))
 
 
 @dataclass
@@ -92,7 +101,7 @@ def _rows(
             cursor.execute(_ROWS_SQL, [agency_id, version_id, first, min(last, first + chunk - 1)])
             rows = cursor.fetchall()
         for row in rows:
-            yield StoredAllocation(*row[:6], [int(v) for v in row[6]], *row[7:])
+            yield StoredAllocation.from_row(row)
         first += chunk
 
 

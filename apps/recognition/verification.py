@@ -101,7 +101,7 @@ def recognition_verify_agency(agency: Agency) -> tuple[dict[str, int], list[str]
         originals = originals_of({row[23] for row in rows if row[23] is not None})
         for row in rows:
             version_id = row[0]
-            stored = StoredAllocation(*row[1:7], [int(v) for v in row[7]], *row[8:])
+            stored = StoredAllocation.from_row(row[1:])
             if current is None or current.version_id != version_id:
                 finish(current)
                 seen.add(version_id)
