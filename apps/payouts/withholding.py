@@ -64,7 +64,7 @@ ANNUAL_TABLE: tuple[tuple[int | None, int, int], ...] = (
 MONTHLY_ALLOWANCE = 500_000
 
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
-_FEN = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]{1,2}))?", re.ASCII)
+_FEN = re.compile(r"(-?)([0-9]+)(?:\.([0-9]{1,2}))?", re.ASCII)
 
 
 class WithholdingError(ValueError):
