@@ -639,3 +639,14 @@ def test_the_purity_contract_names_every_other_app_and_every_payouts_module() ->
     others = (children("apps") - {"apps.payouts"}) | (children("apps.payouts") - {"apps.payouts.withholding"})
     assert others - forbidden == set()
     assert {"django", "rest_framework", "config"} <= forbidden
+
+
+def test_the_documents_example_gives_the_figures_it_shows() -> None:
+    # docs/withholding.md runs this vector through the command and works it by hand:
+    # 30,000.00: expense 6,000.00, taxable 24,000.00, x 30 % = 7,200.00 - 2,000.00 = 5,200.00
+    text = (ROOT / "docs" / "withholding.md").read_text(encoding="utf-8")
+    example = next(line for line in text.splitlines() if line.startswith("echo '"))
+    vector = json.loads(example.split("'")[1])
+    (month,) = simulate(vector)["months"]
+    assert (month["expense"], month["taxable"], month["tax"]) == ("6000.00", "24000.00", "5200.00")
+    assert "**5,200.00**" in text
