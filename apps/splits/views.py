@@ -18,7 +18,12 @@ from apps.splits.forms import IncomeLineFormSet, RuleSetForm
 from apps.splits.services import split_simulate
 
 # The documents the app serves, by the slug of their URL: a fixed list, so no path reaches the disk.
-DOCUMENTS = {"split-rules": "split-rules.md", "statement-csv": "statement-csv.md", "merkle": "merkle.md"}
+DOCUMENTS = {
+    "split-rules": "split-rules.md",
+    "statement-csv": "statement-csv.md",
+    "merkle": "merkle.md",
+    "withholding": "withholding.md",
+}
 # Line fields of the engine's document -> the field of the form row that shows their errors.
 _ROW_FIELDS = {"gross": "gross", "expenses": "expenses", "occurred_at": "occurred_at", "currency": "gross"}
 

@@ -22,7 +22,12 @@ DOCS = Path(settings.BASE_DIR) / "docs"
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "heading"),
-    [("split-rules", "How Fenrun splits income"), ("statement-csv", "canonical income statement")],
+    [
+        ("split-rules", "How Fenrun splits income"),
+        ("statement-csv", "canonical income statement"),
+        ("merkle", "how to check it yourself"),
+        ("withholding", "Tax withheld on payments to creators"),
+    ],
 )
 def test_each_document_is_served_to_anyone(name: str, heading: str) -> None:
     page = Client().get(reverse("splits:docs", kwargs={"name": name}))
