@@ -4,6 +4,10 @@ an app that wants a say registers a callable from its AppConfig.ready().
 The brand-deal reconciler: apps.deals registers deal_reconcile_lines, which matches brand-deal
 payment lines to the agency's deals (marks them matched or exception). Without deals installed
 nobody registers one, and income matches a payment naming an order and queues one without.
+
+The recognition enqueuer: apps.recognition registers a callable that enqueues the recognition of
+one agency's matched lines (its task income.recognize_pending_agency). Income calls it after a
+change made lines matched again (a new exchange rate); without one, the beat finds them.
 """
 
 from __future__ import annotations
@@ -24,3 +28,17 @@ def register_reconciler(reconciler: Reconciler) -> None:
 
 def brand_deal_reconciler() -> Reconciler | None:
     return _reconcilers.get("brand_deal")
+
+
+# (agency_id=int) -> None
+RecognitionEnqueuer = Callable[..., Any]
+_enqueuers: dict[str, RecognitionEnqueuer] = {}
+
+
+def register_recognition_enqueuer(enqueuer: RecognitionEnqueuer) -> None:
+    """Make `enqueuer` the one that schedules an agency's recognition (replaces an earlier one)."""
+    _enqueuers["recognition"] = enqueuer
+
+
+def recognition_enqueuer() -> RecognitionEnqueuer | None:
+    return _enqueuers.get("recognition")

@@ -353,24 +353,59 @@ class FxRate(models.Model):
     """A recorded exchange rate: 1 unit of `base` = `rate` units of `quote` on `date`, per `source`.
 
     A Decimal, never a float: conversions multiply minor units by it and round half up once.
+
+    Whose rate: `agency` set, the rate that agency's finance recorded, which converts that
+    agency's lines and no other's; `agency` NULL, a reference rate staff recorded (admin), for
+    every agency. Recognition converts a line at the latest of the agency's own rates for the pair
+    on or before the line's day; only when the agency has none on or before that day, at the
+    latest reference rate (apps/recognition/batch.py, _Rates; docs/exchange-rates.md). A rate is
+    recorded through apps.income.services.fx_rate_record and never changed: lines converted at
+    it keep it on their allocation.
     """
 
+    # No index of its own: the unique constraint's index leads with it.
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fx_rates",
+        db_index=False,
+        help_text="Empty: a reference rate for every agency.",
+    )
     base = models.CharField(max_length=3)
     quote = models.CharField(max_length=3)
     date = models.DateField()
     rate = models.DecimalField(max_digits=24, decimal_places=12)
     source = models.CharField(max_length=64, help_text="Who published the rate, e.g. PBOC central parity.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["base", "quote", "-date"]
         constraints = [
-            models.UniqueConstraint(fields=["base", "quote", "date", "source"], name="income_fx_rate_unique"),
+            # nulls_distinct=False: two reference rates (agency NULL) of one day and source clash
+            # too, as two of one agency's do.
+            models.UniqueConstraint(
+                fields=["agency", "base", "quote", "date", "source"],
+                name="income_fx_rate_unique",
+                nulls_distinct=False,
+            ),
             models.CheckConstraint(condition=Q(rate__gt=0), name="income_fx_rate_positive"),
+            models.CheckConstraint(
+                condition=~Q(base=models.F("quote")), name="income_fx_rate_two_currencies"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"1 {self.base} = {self.rate} {self.quote} on {self.date} ({self.source})"
+        return f"1 {self.base} = {self.rate_text} {self.quote} on {self.date} ({self.source})"
+
+    @property
+    def rate_text(self) -> str:
+        """The rate as a decimal string without trailing zeros ("7.1234", "100"), never "1E+2"."""
+        return format(self.rate.normalize(), "f")
 
 
 class ClosedPeriod(models.Model):

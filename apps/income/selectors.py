@@ -1,7 +1,8 @@
 """Reads of income, always through the caller's scope (apps.common.tenancy).
 
 An agency's active members see the agency's imports and lines; a creator sees their own lines
-(at any agency) but never an import or a line not assigned to them. Others: 404.
+(at any agency) but never an import or a line not assigned to them. Others: 404. Exchange rates:
+an agency's own to its members, reference rates (no agency) to every signed-in person.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.db.models import Q, QuerySet
 
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import get_scoped_or_404, scope_for, scoped
-from apps.income.models import IncomeLine, StatementImport
+from apps.income.models import FxRate, IncomeLine, StatementImport
 
 
 def income_line_list_for_actor(
@@ -79,3 +80,14 @@ def income_line_split(*, line: IncomeLine) -> dict[str, Any] | None:
     """A recognised line's split, explanation and Merkle proof (None if not recognised)."""
     reader = _line_split.get("reader")
     return reader(line=line) if reader is not None else None
+
+
+def fx_rate_list_for_actor(*, actor: Any, agency: Any | None = None) -> QuerySet[FxRate]:
+    """The rates of the actor's agencies (or of `agency`, one of them) and the reference rates,
+    newest day first; never another agency's."""
+    scope = scope_for(actor)
+    if scope.user_id is None:
+        return FxRate.objects.none()
+    agency_ids = scope.agency_ids if agency is None else scope.agency_ids & {agency.pk}
+    rates = FxRate.objects.filter(Q(agency_id__in=agency_ids) | Q(agency__isnull=True))
+    return rates.select_related("agency").order_by("-date", "base", "quote", "-pk")

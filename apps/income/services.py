@@ -1,5 +1,6 @@
 """Income services: the exceptions queue's actions, the set-based status marks and the lock
-that keeps them and recognition apart.
+that keeps them and recognition apart; exchange rates (fx_rate_record), whose arrival sends the
+lines that waited for one back to recognition.
 
 The import pipeline lives in apps/income/pipeline.py; recognition (matched lines → splits →
 ledger) in apps/recognition/, which marks a line recognised by writing its allocation: a
@@ -8,18 +9,28 @@ recognised line is never updated here.
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from apps.agencies.models import Membership, Representation
-from apps.common.exceptions import ApplicationError
+from apps.agencies.models import Agency, Membership, Representation
+from apps.agencies.time import agency_today, agency_zone
+from apps.common.exceptions import ApplicationError, PermissionDenied
+from apps.common.money import is_known_currency
 from apps.common.tenancy import require_agency_role
+from apps.common.validators import EARLIEST_DATE
 from apps.creators.models import Creator
-from apps.income.models import IncomeLine
+from apps.income.hooks import recognition_enqueuer
+from apps.income.models import FxRate, IncomeLine
 
 Status = IncomeLine.Status
 Reason = IncomeLine.ExceptionReason
@@ -139,3 +150,184 @@ def income_line_mark(
         exception_detail=detail if status == Status.EXCEPTION else "",
         updated_at=timezone.now(),
     )
+
+
+# --- exchange rates -----------------------------------------------------------------------------
+
+# Roles that may record an agency's exchange rates: conversions are money.
+FX_ROLES = (Membership.Role.OWNER, Membership.Role.FINANCE)
+FX_RATE_DECIMALS = 12  # FxRate.rate: DecimalField(max_digits=24, decimal_places=12)
+FX_RATE_WHOLE_DIGITS = 12
+# ASCII digits only (as apps.common.money): a rate typed in another script is refused, not read.
+_RATE = re.compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?$", re.ASCII)
+# A reference rate serves every agency: its day must have begun somewhere, so "today" is the
+# first zone's (UTC+14) today.
+_EARLIEST_ZONE = "Pacific/Kiritimati"
+
+
+@dataclass(frozen=True)
+class FxRateRecorded:
+    rate: FxRate
+    requeued: int  # lines that waited for a rate and went back to recognition
+
+
+def _fx_error(message: str, *, code: str, field: str) -> ApplicationError:
+    # "field" for pages (the form shows it by its field), "errors" for the API's problem document.
+    return ApplicationError(message, code=code, extra={"field": field, "errors": {field: [message]}})
+
+
+def _fx_currency(value: Any, *, field: str) -> str:
+    code = str(value or "").strip().upper()
+    if not is_known_currency(code):
+        raise _fx_error(
+            _("%(code)s is not a currency Fenrun knows: write its ISO 4217 code, such as USD or CNY.")
+            % {"code": repr(str(value or "")[:12])},
+            code="invalid_currency",
+            field=field,
+        )
+    return code
+
+
+def _fx_rate_value(value: Any) -> Decimal:
+    text = format(value, "f") if isinstance(value, Decimal) else str(value if value is not None else "")
+    match = _RATE.fullmatch(text.strip())
+    if match is None or not (match.group(2) or match.group(3)):
+        raise _fx_error(
+            _("%(value)s is not a number: write the rate as a decimal such as 7.1234.")
+            % {"value": repr(text[:24])},
+            code="invalid_rate",
+            field="rate",
+        )
+    sign, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
+    if sign == "-" or not (whole + fraction).strip("0"):
+        raise _fx_error(
+            _("A rate must be more than zero: 1 unit of the base currency buys how many of the quote."),
+            code="rate_not_positive",
+            field="rate",
+        )
+    if len(fraction) > FX_RATE_DECIMALS:
+        raise _fx_error(
+            _("A rate has at most %(places)d decimal places.") % {"places": FX_RATE_DECIMALS},
+            code="rate_too_precise",
+            field="rate",
+        )
+    if len(whole.lstrip("0")) > FX_RATE_WHOLE_DIGITS:
+        raise _fx_error(
+            _("A rate has at most %(digits)d digits before the decimal point.")
+            % {"digits": FX_RATE_WHOLE_DIGITS},
+            code="rate_too_large",
+            field="rate",
+        )
+    return Decimal(f"{whole or '0'}.{fraction or '0'}")
+
+
+def _fx_date(value: Any, *, agency: Agency | None) -> datetime.date:
+    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+        raise _fx_error(_("Give the rate's date (YYYY-MM-DD)."), code="invalid_date", field="date")
+    today = agency_today(agency if agency is not None else _EARLIEST_ZONE)
+    if value > today:
+        raise _fx_error(
+            _("A rate cannot be recorded for a future day (%(date)s is after today, %(today)s).")
+            % {"date": value.isoformat(), "today": today.isoformat()},
+            code="date_in_future",
+            field="date",
+        )
+    if value < EARLIEST_DATE:
+        raise _fx_error(
+            _("Choose a date on or after %(earliest)s.") % {"earliest": EARLIEST_DATE.isoformat()},
+            code="date_out_of_range",
+            field="date",
+        )
+    return value
+
+
+def _fx_source(value: Any) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise _fx_error(
+            _("Say who published the rate, e.g. PBOC central parity."), code="source_required", field="source"
+        )
+    limit = FxRate._meta.get_field("source").max_length or 64
+    if len(text) > limit:
+        raise _fx_error(
+            _("The source has at most %(limit)d characters.") % {"limit": limit},
+            code="source_too_long",
+            field="source",
+        )
+    return text
+
+
+def _fx_may_record(actor: Any, agency: Agency | None) -> None:
+    if agency is not None:
+        require_agency_role(actor, agency, FX_ROLES)
+    elif not (getattr(actor, "is_staff", False) and getattr(actor, "is_active", False)):
+        # A reference rate converts every agency's lines: staff only (Django admin).
+        raise PermissionDenied(_("Only Fenrun staff record reference rates; record your agency's own."))
+
+
+@transaction.atomic
+def fx_rate_record(
+    *, agency: Agency | None, actor: Any, base: Any, quote: Any, date: Any, rate: Any, source: Any
+) -> FxRateRecorded:
+    """Record 1 `base` = `rate` `quote` on `date` for `agency` (None: a reference rate, staff only),
+    and send the lines that waited for it (exception no_fx_rate, in `base`, on or after `date`)
+    back to matched; their recognition is enqueued after commit. A rate is never changed: the same
+    (agency, pair, day, source) twice is a 409."""
+    _fx_may_record(actor, agency)
+    base_code = _fx_currency(base, field="base")
+    quote_code = _fx_currency(quote, field="quote")
+    if base_code == quote_code:
+        raise _fx_error(
+            _("The base and quote currencies must differ (both are %(code)s).") % {"code": base_code},
+            code="same_currency",
+            field="quote",
+        )
+    value = _fx_rate_value(rate)
+    day = _fx_date(date, agency=agency)
+    source_text = _fx_source(source)
+    duplicate = _(
+        "A rate of %(base)s/%(quote)s on %(date)s from %(source)s is already recorded; a rate is never"
+        " changed (lines may have been converted at it): record another source or day."
+    ) % {"base": base_code, "quote": quote_code, "date": day.isoformat(), "source": source_text}
+    key = {"agency": agency, "base": base_code, "quote": quote_code, "date": day, "source": source_text}
+    if FxRate.objects.filter(**key).exists():
+        raise ApplicationError(duplicate, code="fx_rate_exists").with_status(409)
+    try:
+        with transaction.atomic():  # a savepoint: a racing twin's insert leaves this transaction usable
+            fx_rate = FxRate.objects.create(**key, rate=value, recorded_by=actor)
+    except IntegrityError:
+        raise ApplicationError(duplicate, code="fx_rate_exists").with_status(409) from None
+    return FxRateRecorded(rate=fx_rate, requeued=_fx_requeue_waiting(fx_rate))
+
+
+def _fx_requeue_waiting(fx_rate: FxRate) -> int:
+    """The lines that waited for a rate of this base currency, on or after its day, back to
+    matched; each agency's recognition enqueued after commit. The batch looks the rate up again
+    (the contract's currency, the agency's own rates first): a line it still cannot convert goes
+    back to the queue with the same reason."""
+    waiting = IncomeLine.objects.filter(
+        status=Status.EXCEPTION,
+        exception_reason=Reason.NO_FX_RATE,
+        currency=fx_rate.base,
+        creator__isnull=False,
+    )
+    agencies = Agency.objects.filter(Exists(waiting.filter(agency=OuterRef("pk"))))
+    if fx_rate.agency_id is not None:
+        agencies = agencies.filter(pk=fx_rate.agency_id)
+    enqueue = recognition_enqueuer()
+    total = 0
+    # By pk: the recognition locks are taken in one order (a reference rate touches many agencies).
+    for agency in agencies.order_by("pk").only("pk", "time_zone"):
+        # Shared, as a hand resolution: a batch running now finishes first (and may queue these
+        # lines before it could see this rate), then they are marked here; a batch after this waits.
+        income_recognition_lock(agency.pk, shared=True)
+        day_begins = datetime.datetime.combine(fx_rate.date, datetime.time(), tzinfo=agency_zone(agency))
+        count = income_line_mark(
+            lines_qs_or_ids=waiting.filter(agency_id=agency.pk, occurred_at__gte=day_begins),
+            status=Status.MATCHED,
+        )
+        if count and enqueue is not None:
+            # Without an enqueuer (recognition not installed) the beat finds the matched lines.
+            transaction.on_commit(partial(enqueue, agency_id=agency.pk), robust=True)
+        total += count
+    return total

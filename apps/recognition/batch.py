@@ -6,8 +6,9 @@
   batch, apps.contracts.selectors.contract_coverage_many); a refund under its original's
   version, so that it reverses the original exactly.
 * A line in another currency is converted before the engine at the latest recorded FxRate on or
-  before its day (a refund at its original's rate), rounded half up once; the allocation keeps
-  the statement's amount, the rate, its source and date. The line itself is never updated.
+  before its day, the agency's own before a reference rate (a refund at its original's rate),
+  rounded half up once; the allocation keeps the statement's amount, the rate, its source and
+  date. The line itself is never updated.
 * The engine's state per version lives in EngineState (running nets, period shares, what each
   original refunded at least once has left to refund). An original never refunded is carried
   from its own allocation when a refund names it. The outstanding advance is read from the
@@ -44,6 +45,7 @@ import psycopg
 import psycopg.errors
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from apps.agencies.models import Agency
@@ -219,19 +221,40 @@ class _Contracts:
         return {version_id: ids[self.sha256(version_id)] for version_id in version_ids}
 
 
+class _Dated:
+    """One list of rates of a pair, by date: the latest on or before a day."""
+
+    def __init__(self, rates: list[FxRate]) -> None:
+        self.days = [rate.date for rate in rates]
+        self.rates = rates
+
+    def at(self, day: datetime.date) -> FxRate | None:
+        position = bisect_right(self.days, day)
+        return self.rates[position - 1] if position else None
+
+
 class _Rates:
-    def __init__(self) -> None:
-        self.cache: dict[tuple[str, str], tuple[list[datetime.date], list[FxRate]]] = {}
+    """The agency's own rates for a pair first; reference rates (agency NULL) only for a day on or
+    before which the agency recorded none of its own (FxRate's docstring). Never another agency's."""
+
+    def __init__(self, agency_id: int) -> None:
+        self.agency_id = agency_id
+        self.cache: dict[tuple[str, str], tuple[_Dated, _Dated]] = {}
 
     def at(self, base: str, quote: str, day: datetime.date) -> FxRate | None:
         """The latest rate recorded on or before `day`."""
         pair = (base, quote)
         if pair not in self.cache:
-            rates = list(FxRate.objects.filter(base=base, quote=quote).order_by("date", "pk"))
-            self.cache[pair] = ([rate.date for rate in rates], rates)
-        days, rates = self.cache[pair]
-        position = bisect_right(days, day)
-        return rates[position - 1] if position else None
+            rates = list(
+                FxRate.objects.filter(base=base, quote=quote)
+                .filter(Q(agency_id=self.agency_id) | Q(agency__isnull=True))
+                .order_by("date", "pk")
+            )
+            own = [rate for rate in rates if rate.agency_id is not None]
+            reference = [rate for rate in rates if rate.agency_id is None]
+            self.cache[pair] = (_Dated(own), _Dated(reference))
+        own_rates, reference_rates = self.cache[pair]
+        return own_rates.at(day) or reference_rates.at(day)
 
 
 def convert_minor(amount: int, base: str, quote: str, rate: Decimal) -> int:
@@ -670,7 +693,7 @@ class _Run:
         self.contracts = contracts
         self.book = book
         self.exceptions = exceptions
-        self.rates = _Rates()
+        self.rates = _Rates(agency.pk)
         self.posting_day = _PostingDays(agency)
         self.states: dict[int, dict[str, Any]] = {}
         self.counts: dict[int, int] = {}  # version -> lines allocated before this batch
