@@ -20,3 +20,31 @@ class StatementUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [(str(agency.public_id), agency.name) for agency in agencies]
         self.fields["agency"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField
+
+
+class FxRateForm(forms.Form):
+    """What finance types to record a rate; apps.income.services.fx_rate_record checks it."""
+
+    agency = forms.ChoiceField(label=_("Agency"))
+    base = forms.CharField(
+        label=_("Base currency"),
+        max_length=3,
+        help_text=_("ISO 4217 code of the statement's currency, e.g. USD"),
+    )
+    quote = forms.CharField(
+        label=_("Quote currency"),
+        max_length=3,
+        help_text=_("ISO 4217 code of the contract's currency, e.g. CNY"),
+    )
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    rate = forms.CharField(
+        label=_("Rate"), max_length=40, help_text=_("How many quote units one base unit buys, e.g. 7.1234")
+    )
+    source = forms.CharField(
+        label=_("Source"), max_length=64, help_text=_("Who published it, e.g. PBOC central parity")
+    )
+
+    def __init__(self, *args, agencies=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        choices = [(str(agency.public_id), agency.name) for agency in agencies]
+        self.fields["agency"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField

@@ -8,4 +8,5 @@ urlpatterns = [
     path("imports/", views.import_list, name="imports"),
     path("imports/<uuid:public_id>/", views.import_detail, name="import"),
     path("lines/<uuid:public_id>/", views.line_detail, name="line"),
+    path("rates/", views.rate_list, name="rates"),
 ]

@@ -1,6 +1,6 @@
 """Income pages: upload a statement, follow its progress (HTMX polling), read its row errors;
-a creator's own income lines with their split, explanation and balances. Thin: services and
-selectors do the work."""
+a creator's own income lines with their split, explanation and balances; exchange rates. Thin:
+services and selectors do the work."""
 
 from __future__ import annotations
 
@@ -11,28 +11,35 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from apps.agencies.selectors import agency_list_for_actor
-from apps.common.exceptions import ApplicationError, PermissionDenied
+from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.tenancy import scope_for
 from apps.common.views import page_errors
-from apps.income.forms import StatementUploadForm
+from apps.income.forms import FxRateForm, StatementUploadForm
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
+    fx_rate_list_for_actor,
     income_line_get_for_actor,
     income_line_list_for_actor,
     income_line_split,
     statement_import_get_for_actor,
     statement_import_list_for_actor,
 )
-from apps.income.services import INCOME_ROLES
+from apps.income.services import FX_ROLES, INCOME_ROLES, fx_rate_record
 from apps.ledger.selectors import balance_list_for_actor
 
 
 def _uploading_agencies(user: Any) -> list[Any]:
-    roles = scope_for(user).agency_roles
-    return [agency for agency in agency_list_for_actor(actor=user) if roles.get(agency.pk) in INCOME_ROLES]
+    return _agencies_where(user, INCOME_ROLES)
+
+
+def _agencies_where(user: Any, roles: tuple[str, ...]) -> list[Any]:
+    scope_roles = scope_for(user).agency_roles
+    return [agency for agency in agency_list_for_actor(actor=user) if scope_roles.get(agency.pk) in roles]
 
 
 @login_required
@@ -113,3 +120,47 @@ def line_list(request: HttpRequest) -> HttpResponse:
 def line_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     line = income_line_get_for_actor(actor=request.user, public_id=public_id)
     return render(request, "income/line.html", {"line": line, "split": income_line_split(line=line)})
+
+
+@login_required
+@page_errors
+@require_http_methods(["GET", "POST"])
+def rate_list(request: HttpRequest) -> HttpResponse:
+    """The agency's rates and the reference rates, newest first; owner and finance record one."""
+    agencies = _agencies_where(request.user, FX_ROLES)
+    form = FxRateForm(request.POST or None, agencies=agencies)
+    if request.method == "POST":
+        if not agencies:
+            raise PermissionDenied(_("Only an agency's owner or finance members record exchange rates."))
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            agency = next(a for a in agencies if str(a.public_id) == data.pop("agency"))
+            try:
+                recorded = fx_rate_record(agency=agency, actor=request.user, **data)
+            except (PermissionDenied, NotFound):
+                raise
+            except ApplicationError as error:
+                field = error.extra.get("field")
+                form.add_error(field if field in form.fields else None, error.message)
+            else:
+                rate = recorded.rate
+                messages.success(
+                    request,
+                    _("Recorded 1 %(base)s = %(rate)s %(quote)s on %(date)s.")
+                    % {
+                        "base": rate.base,
+                        "rate": rate.rate_text,
+                        "quote": rate.quote,
+                        "date": rate.date.isoformat(),
+                    }
+                    + " "
+                    + ngettext(
+                        "%(count)d line that waited for a rate was sent back to recognition.",
+                        "%(count)d lines that waited for a rate were sent back to recognition.",
+                        recorded.requeued,
+                    )
+                    % {"count": recorded.requeued},
+                )
+                return redirect("income:rates")
+    rates = Paginator(fx_rate_list_for_actor(actor=request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "income/rates.html", {"form": form, "rates": rates, "can_record": bool(agencies)})

@@ -7,4 +7,5 @@ urlpatterns = [
     path("imports/<uuid:public_id>/", views.StatementImportDetailApi.as_view(), name="api-income-import"),
     path("lines/", views.IncomeLineListApi.as_view(), name="api-income-lines"),
     path("lines/<uuid:public_id>/", views.IncomeLineDetailApi.as_view(), name="api-income-line"),
+    path("rates/", views.FxRateListApi.as_view(), name="api-income-rates"),
 ]

@@ -1,11 +1,13 @@
 """Income API: upload a statement (multipart), follow an import, read income lines with their
-split and explanation, and a creator's balances. Thin views over services and selectors."""
+split and explanation, and a creator's balances; list and record exchange rates. Thin views over
+services and selectors."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -14,18 +16,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.agencies.selectors import agency_get_for_actor
-from apps.common.api import validated
+from apps.common.api import BusinessDateField, validated
 from apps.common.money import to_decimal_string
 from apps.common.pagination import IdCursorPagination, Pagination, paginated
-from apps.income.models import IncomeLine, StatementImport
+from apps.income.models import FxRate, IncomeLine, StatementImport
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
+    fx_rate_list_for_actor,
     income_line_get_for_actor,
     income_line_list_for_actor,
     income_line_split,
     statement_import_get_for_actor,
     statement_import_list_for_actor,
 )
+from apps.income.services import fx_rate_record
 
 
 class StatementImportOutput(serializers.Serializer):
@@ -195,3 +199,75 @@ class IncomeLineDetailApi(APIView):
         body: dict[str, Any] = dict(IncomeLineOutput(line).data)
         body["split"] = income_line_split(line=line)
         return Response(body)
+
+
+class FxRateOutput(serializers.Serializer):
+    agency = serializers.UUIDField(source="agency.public_id", allow_null=True)  # null: a reference rate
+    is_reference = serializers.SerializerMethodField()
+    base = serializers.CharField()
+    quote = serializers.CharField()
+    date = serializers.DateField()
+    rate = serializers.CharField(source="rate_text")
+    source = serializers.CharField()  # type: ignore[assignment]  # the publisher, not DRF's Field.source
+    created_at = serializers.DateTimeField()
+
+    def get_is_reference(self, rate: FxRate) -> bool:
+        return rate.agency_id is None
+
+
+class FxRateRecordedOutput(FxRateOutput):
+    requeued_lines = serializers.SerializerMethodField()
+
+    def get_requeued_lines(self, rate: FxRate) -> int:
+        """How many lines that waited for a rate went back to recognition."""
+        return int(self.context["requeued"])
+
+
+class DecimalStringField(serializers.CharField):
+    """A decimal as a JSON string ("7.1234"): a JSON number is read as a float and may lose digits."""
+
+    default_error_messages = {"not_a_string": _('Send the rate as a string, e.g. "7.1234".')}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return str(super().to_internal_value(data))
+
+
+class FxRateListApi(APIView):
+    """The caller's agencies' rates and the reference rates, newest day first; owner and finance
+    record one for their agency (the lines that waited for it go back to recognition)."""
+
+    pagination_class = Pagination
+
+    class InputSerializer(serializers.Serializer):
+        agency = serializers.UUIDField()
+        base = serializers.CharField(max_length=3)
+        quote = serializers.CharField(max_length=3)
+        date = BusinessDateField()
+        rate = DecimalStringField(max_length=40)
+        source = serializers.CharField(max_length=64)  # type: ignore[assignment]  # the publisher
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "agency", UUID, description="Only this agency's rates (and the reference rates)."
+            )
+        ],
+        responses=FxRateOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        agency = None
+        if request.query_params.get("agency"):
+            agency = agency_get_for_actor(actor=request.user, public_id=request.query_params["agency"])
+        return paginated(
+            self, request, fx_rate_list_for_actor(actor=request.user, agency=agency), FxRateOutput
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: FxRateRecordedOutput})
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        agency = agency_get_for_actor(actor=request.user, public_id=data.pop("agency"))
+        recorded = fx_rate_record(agency=agency, actor=request.user, **data)
+        output = FxRateRecordedOutput(recorded.rate, context={"requeued": recorded.requeued})
+        return Response(output.data, status=201)
