@@ -481,3 +481,37 @@ def test_staff_record_a_reference_rate_in_admin_through_the_service(
         ).status_code
         == 200
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_recording_the_same_rate_at_once_the_second_gets_a_409_not_a_500(world) -> None:
+    import threading
+
+    from django.db import connection, transaction
+
+    inserted, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                _record(world)
+                inserted.set()
+                release.wait(10)  # holds the row uncommitted: the second's check cannot see it
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert inserted.wait(10)
+    threading.Timer(1.0, release.set).start()  # the second's INSERT waits on the unique index
+
+    with pytest.raises(ApplicationError) as refusal:
+        _record(world, rate="7.5")
+    thread.join(10)
+
+    assert not errors
+    assert (refusal.value.code, refusal.value.status) == ("fx_rate_exists", 409)
+    assert list(FxRate.objects.values_list("rate", flat=True)) == [Decimal("7.1234")]
