@@ -8,17 +8,31 @@ of its entry's other leaves, which reveal nothing of those lines.
 
 from __future__ import annotations
 
+import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
+from apps.agencies.time import agency_today, agency_zone
 from apps.common.money import to_decimal_string
-from apps.income.models import IncomeLine
-from apps.ledger.models import JournalEntry
+from apps.creators.models import Creator
+from apps.income.models import ClosedPeriod, IncomeLine, StatementImport
+from apps.ledger.models import Account, AccountPeriodBalance, JournalEntry
 from apps.recognition.leaves import allocation_document, allocation_leaf
 from apps.recognition.merkle import merkle_proof, merkle_root, merkle_verify
 from apps.recognition.models import EngineState, EntryCover, LineAllocation
+from apps.recognition.period_close import (
+    guarantee_top_ups,
+    imports_running,
+    period_bounds,
+    period_close_cause,
+    period_close_refusals,
+    period_is_over,
+)
 from apps.recognition.replay import Recomputed, StoredAllocation, replay, rule_set_of_snapshot
 from apps.splits.engine import Line, RuleSet
 from apps.splits.engine.rules import Rule
@@ -236,3 +250,300 @@ def line_refundable(*, line: IncomeLine) -> Refundable | None:
         remaining=tuple(int(value) for value in allocation.amounts_minor),
         engine_line=engine_line,
     )
+
+
+# --- period close: what closing a month will do, and the agency's months ---------------------------
+
+SAMPLE_SIZE = 5  # lines and imports named by id in a preview; the counts cover them all
+
+
+@dataclass(frozen=True)
+class LineSample:
+    public_id: Any
+    external_id: str
+    exception_reason: str
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TopUpPreview:
+    """A top-up the close would post (amounts in the rule set's currency, minor units)."""
+
+    version_public_id: Any
+    version_label: str
+    creator_public_id: Any
+    creator_name: str
+    currency: str
+    guarantee_key: str
+    guarantee_minor: int
+    creator_total_minor: int
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class PostedTopUp:
+    """A top-up a close posted: its ledger entry."""
+
+    entry_public_id: Any
+    creator_public_id: Any
+    creator_name: str
+    currency: str
+    amount_minor: int
+    memo: str
+
+
+@dataclass(frozen=True)
+class PeriodPreview:
+    """What closing `period` will do and what stands in its way, read without writing anything."""
+
+    agency: Any
+    period: str
+    first_day: datetime.date
+    last_day: datetime.date
+    closed: ClosedPeriod | None
+    is_over: bool
+    refusals: list[str]
+    line_count: int
+    recognised_count: int
+    imported_count: int
+    matched_count: int  # matched, not yet recognised
+    exception_count: int
+    dismissed_count: int
+    exceptions_by_reason: list[ReasonCount]
+    imported_sample: list[LineSample]
+    matched_sample: list[LineSample]
+    exception_sample: list[LineSample]
+    running_import_count: int
+    running_imports: list[StatementImport]
+    top_ups: list[TopUpPreview]
+    posted_top_ups: list[PostedTopUp]
+    next_open_day: datetime.date
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed is not None
+
+    @property
+    def can_close(self) -> bool:
+        return not self.refusals
+
+    @property
+    def unsettled_count(self) -> int:
+        """Lines of the month that are not (yet) in the ledger and not dismissed."""
+        return self.imported_count + self.matched_count + self.exception_count
+
+    @property
+    def late_lines_note(self) -> str:
+        """What becomes of the month's unsettled lines once it is closed (recognition's rule)."""
+        return _(
+            "Closing does not wait for these lines. Once %(period)s is closed nothing posts into it: "
+            "a line of %(period)s recognised later (settled in the exceptions queue, matched to a deal, "
+            "or converted once its exchange rate is recorded) posts on the first day of the next open "
+            "month (%(day)s), and its page says so. The guarantee top-ups are computed now, from the "
+            "lines recognised so far: a line recognised later does not change them."
+        ) % {"period": self.period, "day": self.next_open_day.isoformat()}
+
+
+def _month_moments(agency: Any, first: datetime.date, last: datetime.date) -> tuple[Any, Any]:
+    """[start, end) of the agency-local month as aware datetimes (lines are stamped instants)."""
+    zone = agency_zone(agency)
+    start = datetime.datetime.combine(first, datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+    return start, end
+
+
+def _next_open_day(closed_periods: set[str], first: datetime.date) -> datetime.date:
+    """The first day of the first month after `first`'s that is not closed (where late lines go)."""
+    day = (first + datetime.timedelta(days=32)).replace(day=1)
+    while f"{day.year:04d}-{day.month:02d}" in closed_periods:
+        day = (day + datetime.timedelta(days=32)).replace(day=1)
+    return day
+
+
+def _line_samples(lines: QuerySet[IncomeLine]) -> list[LineSample]:
+    return [
+        LineSample(public_id=public_id, external_id=external_id, exception_reason=reason)
+        for public_id, external_id, reason in lines.order_by("occurred_at", "pk").values_list(
+            "public_id", "external_id", "exception_reason"
+        )[:SAMPLE_SIZE]
+    ]
+
+
+def period_top_up_list(*, agency: Any, period: str) -> list[PostedTopUp]:
+    """The guarantee top-ups a close of `period` posted, one aggregate query (the positive posting
+    of each entry is its amount: guarantee expense debited, the creator's payable credited)."""
+    _first, last = period_bounds(period)
+    entries = (
+        JournalEntry.objects.filter(
+            agency=agency,
+            effective_date=last,
+            kind=JournalEntry.Kind.GUARANTEE_TOP_UP,
+            cause_reference=period_close_cause(period),
+        )
+        .annotate(
+            amount_minor=Sum("postings__amount_minor", filter=Q(postings__amount_minor__gt=0)),
+            currency=Max("postings__currency"),
+        )
+        .select_related("creator")
+        .order_by("seq")
+    )
+    return [
+        PostedTopUp(
+            entry_public_id=entry.public_id,
+            creator_public_id=entry.creator.public_id if entry.creator else None,
+            creator_name=entry.creator.display_name if entry.creator else "",
+            currency=entry.currency,
+            amount_minor=entry.amount_minor or 0,
+            memo=entry.memo,
+        )
+        for entry in entries
+    ]
+
+
+def period_close_preview(*, agency: Any, period: str) -> PeriodPreview:
+    """What closing `period` will do, computed by the close's own steps (apps.recognition.
+    period_close), and why it would be refused. The month's lines are counted in one grouped
+    query (by status, reason and whether allocated), never line by line."""
+    first, last = period_bounds(period)
+    start, end = _month_moments(agency, first, last)
+    lines = IncomeLine.objects.filter(agency=agency, occurred_at__gte=start, occurred_at__lt=end)
+    allocated = Exists(LineAllocation.objects.filter(pk=OuterRef("pk")))
+    groups = (
+        lines.annotate(allocated=allocated)
+        .values("status", "exception_reason", "allocated")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    counts: dict[str, int] = defaultdict(int)
+    by_reason: dict[str, int] = defaultdict(int)
+    for group in groups:
+        status = IncomeLine.Status.RECOGNISED if group["allocated"] else group["status"]
+        counts[status] += group["count"]
+        if status == IncomeLine.Status.EXCEPTION:
+            by_reason[group["exception_reason"]] += group["count"]
+    unallocated = lines.filter(~allocated)
+    Status = IncomeLine.Status
+    closed = ClosedPeriod.objects.filter(agency=agency, period=period).select_related("closed_by").first()
+    closed_periods = set(ClosedPeriod.objects.filter(agency=agency).values_list("period", flat=True))
+    top_ups = [] if closed is not None else guarantee_top_ups(agency=agency, period=period)
+    creators = {
+        creator.pk: creator
+        for creator in Creator.objects.filter(pk__in={top_up.creator_id for top_up in top_ups}).only(
+            "public_id", "display_name"
+        )
+    }
+    running = imports_running(agency=agency)
+    reason_labels = dict(IncomeLine.ExceptionReason.choices)
+    return PeriodPreview(
+        agency=agency,
+        period=period,
+        first_day=first,
+        last_day=last,
+        closed=closed,
+        is_over=period_is_over(agency=agency, period=period),
+        refusals=[refusal.message for refusal in period_close_refusals(agency=agency, period=period)],
+        line_count=sum(counts.values()),
+        recognised_count=counts[Status.RECOGNISED],
+        imported_count=counts[Status.IMPORTED],
+        matched_count=counts[Status.MATCHED],
+        exception_count=counts[Status.EXCEPTION],
+        dismissed_count=counts[Status.DISMISSED],
+        exceptions_by_reason=[
+            ReasonCount(reason=reason, label=str(reason_labels.get(reason, reason)), count=count)
+            for reason, count in sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        imported_sample=_line_samples(unallocated.filter(status=Status.IMPORTED))
+        if counts[Status.IMPORTED]
+        else [],
+        matched_sample=_line_samples(unallocated.filter(status=Status.MATCHED))
+        if counts[Status.MATCHED]
+        else [],
+        exception_sample=_line_samples(unallocated.filter(status=Status.EXCEPTION))
+        if counts[Status.EXCEPTION]
+        else [],
+        running_import_count=running.count(),
+        running_imports=list(running[:SAMPLE_SIZE]),
+        top_ups=[
+            TopUpPreview(
+                version_public_id=top_up.version.public_id,
+                version_label=str(top_up.version),
+                creator_public_id=creators[top_up.creator_id].public_id,
+                creator_name=creators[top_up.creator_id].display_name,
+                currency=top_up.currency,
+                guarantee_key=top_up.guarantee_key,
+                guarantee_minor=top_up.guarantee_minor,
+                creator_total_minor=top_up.creator_total_minor,
+                amount_minor=top_up.amount_minor,
+            )
+            for top_up in top_ups
+        ],
+        posted_top_ups=period_top_up_list(agency=agency, period=period) if closed is not None else [],
+        next_open_day=_next_open_day(closed_periods | {period}, first),
+    )
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    """One month of an agency on the months page: closed (who, when) or open (income, waiting lines)."""
+
+    agency: Any
+    period: str
+    closed: ClosedPeriod | None
+    is_over: bool
+    income: list[tuple[str, int]]  # (currency, net income posted into the month, minor units)
+    waiting_count: int  # lines of the month imported or in the exceptions queue
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed is not None
+
+
+def period_list(*, agency: Any) -> list[PeriodRow]:
+    """The agency's months, newest first: every closed month, and every open month with income
+    posted (the income clearing account's monthly movement, one aggregate) or lines waiting
+    (imported or queued: the (agency, status) index, not the recognised millions). Three queries."""
+    closed = {
+        row.period: row
+        for row in ClosedPeriod.objects.filter(agency=agency).select_related("closed_by").order_by("period")
+    }
+    income: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for month, currency, net in (
+        AccountPeriodBalance.objects.filter(
+            account__agency=agency, account__purpose=Account.Purpose.INCOME_CLEARING
+        )
+        .values_list("period", "currency")
+        .annotate(net=Sum("net_minor"))
+        .order_by("period", "currency")
+    ):
+        income[month].append((currency, net))
+    waiting: dict[str, int] = {}
+    for moment, count in (
+        IncomeLine.objects.filter(
+            agency=agency, status__in=[IncomeLine.Status.IMPORTED, IncomeLine.Status.EXCEPTION]
+        )
+        .annotate(month=TruncMonth("occurred_at", tzinfo=agency_zone(agency)))
+        .values_list("month")
+        .annotate(count=Count("pk"))
+        .order_by()
+    ):
+        local = moment.astimezone(agency_zone(agency))
+        waiting[f"{local.year:04d}-{local.month:02d}"] = count
+    today = agency_today(agency)
+    current = f"{today.year:04d}-{today.month:02d}"
+    return [
+        PeriodRow(
+            agency=agency,
+            period=month,
+            closed=closed.get(month),
+            is_over=month < current,
+            income=income.get(month, []),
+            waiting_count=waiting.get(month, 0),
+        )
+        for month in sorted(set(closed) | set(income) | set(waiting), reverse=True)
+    ]
