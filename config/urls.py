@@ -31,6 +31,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("contracts/", include("apps.contracts.api.urls")),
     path("deals/", include("apps.deals.api.urls")),
     path("income/", include("apps.income.api.urls")),
+    path("periods/", include("apps.recognition.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -44,6 +45,7 @@ urlpatterns = [
     path("contracts/", include("apps.contracts.urls")),
     path("deals/", include("apps.deals.urls")),
     path("income/", include("apps.income.urls")),
+    path("periods/", include("apps.recognition.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
