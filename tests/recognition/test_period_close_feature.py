@@ -375,3 +375,48 @@ def test_closed_months_are_read_only_in_admin(october: Any) -> None:
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request, ClosedPeriod.objects.get())
     assert not model_admin.has_delete_permission(request, ClosedPeriod.objects.get())
+
+
+def test_the_preview_page_and_api_read_in_a_bounded_number_of_queries(
+    october: Any, django_assert_max_num_queries: Any
+) -> None:
+    world = october
+    page_client, api_client = web_as(world.finance_a), api_as(world.finance_a)
+
+    with django_assert_max_num_queries(20):
+        assert page_client.get(_page_url(world)).status_code == 200
+    with django_assert_max_num_queries(16):
+        assert api_client.get(_preview_url(world)).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_closes_at_once_close_the_month_once_and_post_once(october: Any) -> None:
+    import threading
+
+    from django.db import connection
+
+    from apps.common.exceptions import ApplicationError
+
+    world = october
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def close(actor: Any) -> None:
+        try:
+            barrier.wait(5)
+            period_close(agency=world.agency_a, period=MONTH, actor=actor)
+            outcomes.append("closed")
+        except ApplicationError as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close, args=(user,)) for user in (world.owner_a, world.finance_a)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(outcomes) == ["closed", "period_closed"]
+    assert ClosedPeriod.objects.filter(agency=world.agency_a, period=MONTH).count() == 1
+    assert _top_ups() == 1
