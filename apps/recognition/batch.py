@@ -35,7 +35,7 @@ import json
 import logging
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Protocol
@@ -55,6 +55,11 @@ from apps.common.money import exponent
 from apps.common.pgarrays import int_array
 from apps.contracts.selectors import contract_coverage_many, contract_rule_set_documents
 from apps.income.models import ClosedPeriod, FxRate, IncomeLine
+from apps.income.selectors import (
+    income_line_facts_many,
+    income_line_ids_matched_in_order,
+    income_lines_matched_many,
+)
 from apps.income.services import income_line_mark, income_recognition_lock
 from apps.ledger.models import Account, JournalEntry
 from apps.ledger.selectors import ledger_balances_of_creators
@@ -362,36 +367,64 @@ class _Line:
         self.fx_date = None
 
 
-_LINES_SQL = """
-    SELECT l.id, l.public_id, l.creator_id, l.platform, l.external_id, l.source, l.gross_minor, l.currency,
-           l.occurred_at, l.refund_of_id
-    FROM income_incomeline l
-    WHERE l.id IN (SELECT unnest(%s::bigint[])) AND l.agency_id = %s AND l.status = 'matched'
-      AND NOT EXISTS (SELECT 1 FROM recognition_lineallocation a WHERE a.line_id = l.id)
-"""
-# Read apart from the lines (a refund is ~1 % of them).
-ORIGINALS_SQL = """
-    SELECT l.id, a.amounts_minor, a.contract_version_id, l.external_id, a.fx_date, a.fx_rate, a.fx_source,
-           a.gross_minor, l.id, a.original_currency, l.platform, l.public_id, a.rule_index
-    FROM income_incomeline l LEFT JOIN recognition_lineallocation a ON a.line_id = l.id
-    WHERE l.id IN (SELECT unnest(%s::bigint[]))
+def _allocated_among(line_ids: Iterable[int]) -> set[int]:
+    """The lines among `line_ids` that have an allocation (this app's table)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT line_id FROM recognition_lineallocation WHERE line_id = ANY(%s::bigint[])",
+            [int_array(line_ids)],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# The allocation columns an _Original takes, in its __slots__ order, with the line's own facts
+# (income_line_facts_many) put in their places.
+_ORIGINAL_ALLOCATIONS_SQL = """
+    SELECT line_id, amounts_minor, contract_version_id, fx_date, fx_rate, fx_source, gross_minor,
+           original_currency, rule_index
+    FROM recognition_lineallocation WHERE line_id = ANY(%s::bigint[])
 """
 
 
 def originals_of(line_ids: set[int]) -> dict[int, _Original]:
+    """What refunds need of the lines they refund, by line id (read apart from the lines: a refund
+    is ~1 % of them). A line without an allocation comes back with `allocated` False."""
     if not line_ids:
         return {}
+    ids = sorted(line_ids)
+    facts = income_line_facts_many(line_ids=ids)
     with connection.cursor() as cursor:
-        cursor.execute(ORIGINALS_SQL, [int_array(sorted(line_ids))])
-        return {row[0]: _Original(*row[1:]) for row in cursor.fetchall()}
+        cursor.execute(_ORIGINAL_ALLOCATIONS_SQL, [int_array(ids)])
+        allocations = {row[0]: row[1:] for row in cursor.fetchall()}
+    originals = {}
+    for line_id, (public_id, platform, external_id, _source, _moment) in facts.items():
+        amounts, version, fx_date, fx_rate, fx_source, gross, original_currency, rule_index = allocations.get(
+            line_id, (None, None, None, None, "", None, "", None)
+        )
+        originals[line_id] = _Original(
+            amounts,
+            version,
+            external_id,
+            fx_date,
+            fx_rate,
+            fx_source,
+            gross,
+            line_id,
+            original_currency,
+            platform,
+            public_id,
+            rule_index,
+        )
+    return originals
 
 
 def _pending_lines(agency: Agency, line_ids: list[int]) -> list[_Line]:
-    """The lines still to recognise. No row locks: the agency's recognition lock keeps every
-    writer of matched lines out (income_recognition_lock)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_LINES_SQL, [int_array(line_ids), agency.pk])
-        lines = [_Line(row) for row in cursor.fetchall()]
+    """The lines still to recognise: matched (income's selector) and not yet allocated. No row
+    locks: the agency's recognition lock keeps every writer of matched lines out
+    (income_recognition_lock)."""
+    rows = income_lines_matched_many(agency_id=agency.pk, line_ids=line_ids)
+    allocated = _allocated_among(row[0] for row in rows)
+    lines = [_Line(row) for row in rows if row[0] not in allocated]
     originals = originals_of({line.refund_of_id for line in lines if line.refund_of_id is not None})
     for line in lines:
         if line.refund_of_id is not None:
@@ -467,15 +500,9 @@ def _isolating(agency: Agency, line_ids: list[int], cause: str) -> RecognitionOu
 
 def _pending_in_order(agency: Agency, line_ids: list[int]) -> list[int]:
     """The ids still to recognise, in recognition order; reads no value that could be the poison."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT l.id FROM income_incomeline l WHERE l.id IN (SELECT unnest(%s::bigint[]))"
-            " AND l.agency_id = %s AND l.status = 'matched'"
-            " AND NOT EXISTS (SELECT 1 FROM recognition_lineallocation a WHERE a.line_id = l.id)"
-            " ORDER BY l.occurred_at, l.id",
-            [int_array(line_ids), agency.pk],
-        )
-        return [row[0] for row in cursor.fetchall()]
+    ordered = income_line_ids_matched_in_order(agency_id=agency.pk, line_ids=line_ids)
+    allocated = _allocated_among(ordered)
+    return [line_id for line_id in ordered if line_id not in allocated]
 
 
 def _quarantine(line_id: int, error: Exception) -> RecognitionOutcome:

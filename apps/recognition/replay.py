@@ -18,19 +18,45 @@ from typing import Any
 
 from django.db import connection
 
+from apps.income.selectors import income_line_facts_many
 from apps.recognition.batch import originals_of, remember_original
 from apps.recognition.models import StateCheckpoint
 from apps.splits.engine import Evaluator, Line, LineResult, RuleSet, parse_rule_set
 
-_ROWS_SQL = """
-    SELECT a.line_id, a.ordinal, a.rule_index, a.gross_minor, a.expenses_claimed_minor, a.advance_before_minor,
-           a.amounts_minor, a.currency, a.entry_id, a.rule_set_id, a.engine_version, a.original_gross_minor,
-           a.original_currency, a.fx_rate, a.fx_source, a.fx_date, a.effective_date,
-           l.public_id, l.platform, l.external_id, l.source, l.occurred_at, a.refund_of_line_id, a.creator_id
-    FROM recognition_lineallocation a JOIN income_incomeline l ON l.id = a.line_id
+# An allocation's own columns in StoredAllocation's order, but for the five facts of its line
+# (public id, platform, external id, source, moment), which income's selector gives and
+# with_line_facts puts in their place (after the 17th column).
+ALLOCATION_COLUMNS = """
+    a.line_id, a.ordinal, a.rule_index, a.gross_minor, a.expenses_claimed_minor, a.advance_before_minor,
+    a.amounts_minor, a.currency, a.entry_id, a.rule_set_id, a.engine_version, a.original_gross_minor,
+    a.original_currency, a.fx_rate, a.fx_source, a.fx_date, a.effective_date, a.refund_of_line_id, a.creator_id
+"""
+_FACTS_AT = 17
+_NO_FACTS = (None, None, None, None, None)
+
+_ROWS_SQL = f"""
+    SELECT {ALLOCATION_COLUMNS}
+    FROM recognition_lineallocation a
     WHERE a.agency_id = %s AND a.contract_version_id = %s AND a.ordinal >= %s AND a.ordinal <= %s
     ORDER BY a.ordinal
-"""
+"""  # noqa: S608 (a constant column list)
+
+
+def with_line_facts(
+    rows: list[tuple[Any, ...]], *, offset: int = 0, keep_missing: bool
+) -> list[tuple[Any, ...]]:
+    """Allocation rows (ALLOCATION_COLUMNS from column `offset` on) with their lines' facts put in
+    place, read from income in one query. A row whose line is gone keeps None facts when
+    `keep_missing` (verification reports it), else is left out (as a join would)."""
+    facts = income_line_facts_many(line_ids=[row[offset] for row in rows])
+    at = offset + _FACTS_AT
+    merged = []
+    for row in rows:
+        found = facts.get(row[offset])
+        if found is None and not keep_missing:
+            continue
+        merged.append((*row[:at], *(found or _NO_FACTS), *row[at:]))
+    return merged
 
 
 @dataclass
@@ -100,7 +126,7 @@ def _rows(
         with connection.cursor() as cursor:
             cursor.execute(_ROWS_SQL, [agency_id, version_id, first, min(last, first + chunk - 1)])
             rows = cursor.fetchall()
-        for row in rows:
+        for row in with_line_facts(rows, keep_missing=False):
             yield StoredAllocation.from_row(row)
         first += chunk
 

@@ -28,22 +28,24 @@ from apps.recognition.batch import originals_of, remember_original, rule_set_sha
 from apps.recognition.leaves import LeafWriter
 from apps.recognition.merkle import merkle_root
 from apps.recognition.models import EngineState, LineAllocation, RuleSetSnapshot
-from apps.recognition.replay import StoredAllocation, rule_set_of_snapshot
+from apps.recognition.replay import (
+    ALLOCATION_COLUMNS,
+    StoredAllocation,
+    rule_set_of_snapshot,
+    with_line_facts,
+)
 from apps.splits.engine import Evaluator, InvalidRules, Line, RuleSet
 
 CHUNK = 10_000
 MAX_PROBLEMS = 50
 
-_CHUNK_SQL = """
-    SELECT a.contract_version_id, a.line_id, a.ordinal, a.rule_index, a.gross_minor, a.expenses_claimed_minor,
-           a.advance_before_minor, a.amounts_minor, a.currency, a.entry_id, a.rule_set_id, a.engine_version,
-           a.original_gross_minor, a.original_currency, a.fx_rate, a.fx_source, a.fx_date, a.effective_date,
-           l.public_id, l.platform, l.external_id, l.source, l.occurred_at, a.refund_of_line_id, a.creator_id
-    FROM recognition_lineallocation a LEFT JOIN income_incomeline l ON l.id = a.line_id
+_CHUNK_SQL = f"""
+    SELECT a.contract_version_id, {ALLOCATION_COLUMNS}
+    FROM recognition_lineallocation a
     WHERE a.agency_id = %s AND a.contract_version_id = %s AND a.ordinal > %s
     ORDER BY a.ordinal
     LIMIT %s
-"""
+"""  # noqa: S608 (a constant column list)
 
 
 class _Version:
@@ -205,7 +207,7 @@ def _chunks(agency_id: int, version_ids: list[int]) -> Any:
                 rows = cursor.fetchall()
             if not rows:
                 break
-            yield rows
+            yield with_line_facts(rows, offset=1, keep_missing=True)
             after = rows[-1][2]
             if len(rows) < CHUNK:
                 break
