@@ -1,0 +1,93 @@
+"""Staff read payouts in Django admin, read-only: every money change goes through the services
+(apps/payouts/services.py), whose four-eyes rule and ledger entries admin's forms would bypass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.common.money import format_money
+from apps.payouts.models import PayoutBatch, PayoutItem, TaxProfile
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    actions = None  # no "delete selected"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TaxProfile)
+class TaxProfileAdmin(ReadOnlyAdmin):
+    list_display = ["creator", "agency", "method", "invoice_note", "updated_at"]
+    list_filter = ["method"]
+    search_fields = ["creator__display_name", "agency__name"]
+    list_select_related = ["creator", "agency"]
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(ReadOnlyAdmin):
+    list_display = [
+        "public_id",
+        "agency",
+        "period",
+        "status",
+        "item_count",
+        "net",
+        "prepared_by",
+        "approved_by",
+    ]
+    list_filter = ["status", "currency"]
+    search_fields = ["public_id", "agency__name"]
+    list_select_related = ["agency", "prepared_by", "approved_by"]
+
+    @admin.display(description="net")
+    def net(self, batch: PayoutBatch) -> str:
+        return format_money(batch.net_minor, batch.currency)
+
+
+@admin.register(PayoutItem)
+class PayoutItemAdmin(ReadOnlyAdmin):
+    list_display = [
+        "public_id",
+        "creator",
+        "agency",
+        "period",
+        "method",
+        "gross",
+        "tax",
+        "net",
+        "status",
+        "reference",
+    ]
+    list_filter = ["status", "method"]
+    search_fields = ["public_id", "creator__display_name", "reference"]
+    list_select_related = ["creator", "agency"]
+    raw_id_fields = [
+        "batch",
+        "tax_entry",
+        "approval_entry",
+        "paid_entry",
+        "failure_entry",
+        "tax_reversal_entry",
+    ]
+
+    @admin.display(description="gross")
+    def gross(self, item: PayoutItem) -> str:
+        return format_money(item.gross_minor, item.currency)
+
+    @admin.display(description="tax")
+    def tax(self, item: PayoutItem) -> str:
+        return format_money(item.tax_minor, item.currency)
+
+    @admin.display(description="net")
+    def net(self, item: PayoutItem) -> str:
+        return format_money(item.net_minor, item.currency)
