@@ -27,6 +27,7 @@ DOCS = Path(settings.BASE_DIR) / "docs"
         ("statement-csv", "canonical income statement"),
         ("merkle", "how to check it yourself"),
         ("withholding", "Tax withheld on payments to creators"),
+        ("exchange-rates", "how a line in another currency is converted"),
     ],
 )
 def test_each_document_is_served_to_anyone(name: str, heading: str) -> None:
