@@ -444,3 +444,26 @@ def test_verify_ledger_passes_after_a_full_cycle(payouts: Payouts) -> None:
     assert payouts.owed(world.creator_a) == 0
     assert -payouts.balance(Purpose.TAX_WITHHOLDING_PAYABLE) == 80_000
     assert payouts.balance(Purpose.BANK) == 500_000 + 300_000 - 420_000
+
+
+def test_a_batch_pays_in_the_current_month_and_is_approved_in_it(payouts: Payouts, monkeypatch) -> None:
+    import datetime
+
+    from apps.agencies.time import agency_today
+    from apps.payouts import services
+
+    payouts.owe(payouts.world.creator_a, 500_000, key="a")
+    today = agency_today(payouts.agency)
+    last_month = today.replace(day=1) - datetime.timedelta(days=1)
+    with pytest.raises(ApplicationError, match="pays in the current month"):
+        payout_batch_prepare(agency=payouts.agency, actor=payouts.world.finance_a, as_of=last_month)
+    batch = _prepare(payouts)
+
+    # The month turns before anyone approves: its tax was computed for the month that ended.
+    next_month = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    monkeypatch.setattr(services, "agency_today", lambda agency: next_month)
+    with pytest.raises(ApplicationError, match="prepared for payments in") as raised:
+        payout_batch_approve(batch=batch, actor=payouts.finance_b)
+
+    assert raised.value.status == 409
+    assert _payout_entries(payouts) == 0
