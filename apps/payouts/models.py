@@ -76,7 +76,7 @@ class PayoutBatch(models.Model):
         PREPARED = "prepared", _("Prepared")
         APPROVED = "approved", _("Approved")
         EXPORTED = "exported", _("Exported")
-        CLOSED = "closed", _("Closed")
+        CLOSED = "closed", _("Settled")
         CANCELLED = "cancelled", _("Cancelled")
 
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
@@ -167,7 +167,7 @@ class PayoutItem(models.Model):
     class Status(models.TextChoices):
         PREPARED = "prepared", _("Prepared")
         APPROVED = "approved", _("Approved, in flight")
-        PAID = "paid", _("Paid")
+        PAID = "paid", _("Paid out")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
