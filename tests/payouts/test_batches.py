@@ -467,3 +467,29 @@ def test_a_batch_pays_in_the_current_month_and_is_approved_in_it(payouts: Payout
 
     assert raised.value.status == 409
     assert _payout_entries(payouts) == 0
+
+
+def test_cumulative_tax_carries_the_years_earlier_payouts() -> None:
+    from apps.payouts.services import _History, payout_tax_compute
+    from apps.payouts.withholding import EarlierMonth
+
+    # docs/withholding.md §6: January 25,000.00 withheld 450.00; February 25,000.00: m = 2, ytd
+    # income 50,000.00, expense 10,000.00, allowance 10,000.00, taxable 30,000.00, 3 % = 900.00,
+    # less 450.00 withheld before: 450.00. Last year's December does not count.
+    history = _History(
+        month_gross_minor=0,
+        month_tax_minor=0,
+        earlier=(
+            EarlierMonth(month="2025-12", gross_fen=9_000_000, withheld_fen=900_000),
+            EarlierMonth(month="2026-01", gross_fen=2_500_000, withheld_fen=45_000),
+        ),
+    )
+    tax, document = payout_tax_compute(
+        method="cumulative", period="2026-02", gross_minor=2_500_000, history=history
+    )
+    assert tax == 45_000
+    assert (document["months_counted"], document["ytd_tax"], document["ytd_withheld"]) == (
+        2,
+        "900.00",
+        "900.00",
+    )
