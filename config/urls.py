@@ -32,6 +32,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("deals/", include("apps.deals.api.urls")),
     path("income/", include("apps.income.api.urls")),
     path("periods/", include("apps.recognition.api.urls")),
+    path("statements/", include("apps.statements.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -46,6 +47,7 @@ urlpatterns = [
     path("deals/", include("apps.deals.urls")),
     path("income/", include("apps.income.urls")),
     path("periods/", include("apps.recognition.urls")),
+    path("statements/", include("apps.statements.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

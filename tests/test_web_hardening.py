@@ -260,6 +260,7 @@ def test_every_file_field_has_a_download_through_tenancy_or_none() -> None:
         "deals.DealExpense.receipt": "deals:receipt / api-deal-expense-receipt (deal_expense_get_for_actor)",
         "contracts.ContractVersion.pdf": "contracts:pdf / api-contract-pdf (contract_version_get_for_actor)",
         "income.StatementImport.file": "never downloaded: the worker reads it; people see the import's rows",
+        "statements.Statement.pdf": "statements:pdf (statement_get_for_actor)",
     }
     fields = {
         f"{model._meta.label}.{field.name}"

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.recognition",
     "apps.deals",
     "apps.payouts",
+    "apps.statements",
     "apps.demo",  # the top floor: seed_demo only, nothing imports it
 ]
 

@@ -1,0 +1,50 @@
+"""Staff read statements in admin; drafting, publishing and corrections go through the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.statements.models import Statement, StatementAcknowledgement, StatementNotice
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "agency",
+        "creator",
+        "period",
+        "currency",
+        "status",
+        "closing_minor",
+        "published_at",
+    )
+    list_filter = ("status", "period")
+    search_fields = ("public_id", "creator__display_name", "agency__name")
+    list_select_related = ("agency", "creator")
+
+
+@admin.register(StatementNotice)
+class StatementNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("statement", "email", "sent_at")
+
+
+@admin.register(StatementAcknowledgement)
+class StatementAcknowledgementAdmin(ReadOnlyAdmin):
+    list_display = ("statement", "user", "acknowledged_at")

@@ -1,0 +1,149 @@
+"""A published statement as a PDF: English and 简体中文 side by side, rendered by WeasyPrint with
+the CJK font shipped in apps/contracts/rendering/fonts (no other font or URL is loaded), so the
+PDF renders the same on every server.
+
+What the printed hash covers: a file cannot contain its own SHA-256, so the PDF carries the
+SHA-256 of the statement's canonical content (apps.statements.selectors.statement_content: the
+number, parties, month, every figure, every line and its share, the due dates and the ledger
+head), printed on the page and in the PDF metadata (`fenrunstatementsha256`). The SHA-256 of the
+PDF file itself is stored when it is rendered and shown on the statement's page and in the API,
+so a downloaded copy can be checked byte for byte as well.
+
+The labels are bilingual in the document itself (LABELS), not taken from the interface's
+translations: the PDF is the same whichever language the person who publishes it reads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.template.loader import render_to_string
+
+from apps.common.money import format_money
+from apps.contracts.rendering.pdf import FONT_FAMILY, FONT_FILES
+
+if TYPE_CHECKING:
+    from apps.statements.models import Statement
+    from apps.statements.selectors import StatementLine
+
+METADATA_CONTENT_HASH = "fenrunstatementsha256"
+METADATA_NUMBER = "fenrunstatementnumber"
+
+LABELS: dict[str, tuple[str, str]] = {
+    "title": ("Creator statement", "创作者结算单"),
+    "number": ("Statement No.", "结算单编号"),
+    "period": ("Month", "结算月份"),
+    "agency": ("Agency", "机构"),
+    "creator": ("Creator", "创作者"),
+    "currency": ("Currency", "币种"),
+    "corrects": ("Corrects statement No.", "更正结算单编号"),
+    "opening_minor": ("Opening balance", "期初余额"),
+    "gross_minor": ("Income (gross)", "收入总额"),
+    "deductions_minor": ("Deductions", "扣除项"),
+    "expenses_minor": ("Approved expenses", "已批准费用"),
+    "others_share_minor": ("Agency's and other parties' share", "机构及其他方分成"),
+    "recouped_minor": ("Advance recoupment", "预付款回收"),
+    "income_share_minor": ("Your share of income", "您的收入分成"),
+    "guarantee_top_up_minor": ("Minimum guarantee top-up", "保底补足"),
+    "tax_minor": ("Tax withheld", "代扣税款"),
+    "payouts_minor": ("Payouts", "已付款项"),
+    "adjustments_minor": ("Other adjustments", "其他调整"),
+    "closing_minor": ("Closing balance", "期末余额"),
+    "statement_due": ("Statement due", "结算单出具期限"),
+    "payment_due": ("Payment due", "付款期限"),
+    "late_interest": ("Late payment interest (% per year)", "逾期付款利息（年利率%）"),
+    "lines": ("Income lines", "收入明细"),
+    "posted_on": ("Posted", "入账日期"),
+    "line": ("Line", "明细"),
+    "platform": ("Platform", "平台"),
+    "description": ("Description", "说明"),
+    "line_gross": ("Gross", "金额"),
+    "share": ("Your share", "您的分成"),
+    "difference": ("Difference from the corrected statement", "与被更正结算单的差额"),
+    "content_hash": ("SHA-256 of the statement's content", "结算单内容的SHA-256"),
+    "ledger_head": ("Ledger position when published", "发布时的账本位置"),
+    "published": ("Published", "发布时间"),
+    "no_lines": ("No income lines this month.", "本月无收入明细。"),
+    "check": (
+        "Each figure is a sum of ledger postings; open the statement in Fenrun to see each line's explanation.",
+        "每个金额均为账本分录之和；在分润中打开结算单可查看每条明细的分成说明。",
+    ),
+}
+# The order of the figures on the page: the balance, what the income became, what moved the balance.
+FIGURE_ORDER = (
+    "opening_minor",
+    "gross_minor",
+    "deductions_minor",
+    "expenses_minor",
+    "others_share_minor",
+    "recouped_minor",
+    "income_share_minor",
+    "guarantee_top_up_minor",
+    "tax_minor",
+    "payouts_minor",
+    "adjustments_minor",
+    "closing_minor",
+)
+
+
+def _url_fetcher() -> Any:
+    """Serves the shipped fonts and refuses every other URL."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    allowed = {path.as_uri(): path for path in FONT_FILES.values()}
+
+    class ShippedFontsOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            path = allowed.get(url)
+            if path is None:
+                raise ValueError(f"statement PDFs load only the shipped fonts, not {url}")
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": "font/otf"})
+
+    return ShippedFontsOnly()
+
+
+def render_statement_pdf(statement: Statement, lines: list[StatementLine]) -> bytes:
+    from weasyprint import HTML
+
+    from apps.statements.selectors import statement_difference
+
+    missing = [str(path) for path in FONT_FILES.values() if not path.is_file()]
+    if missing:  # never issue a PDF whose Chinese text would be empty boxes
+        raise FileNotFoundError(f"the PDF fonts are missing: {', '.join(missing)}")
+    currency = statement.currency
+    difference = statement_difference(statement=statement)
+    figures = [
+        {
+            "english": LABELS[name][0],
+            "chinese": LABELS[name][1],
+            "amount": format_money(getattr(statement, name), currency),
+            "difference": format_money(difference[name], currency) if difference else "",
+            "is_total": name in ("income_share_minor", "closing_minor"),
+        }
+        for name in FIGURE_ORDER
+    ]
+    html = render_to_string(
+        "statements/pdf.html",
+        {
+            "statement": statement,
+            "labels": {key: {"en": pair[0], "zh": pair[1]} for key, pair in LABELS.items()},
+            "figures": figures,
+            "has_difference": difference is not None,
+            "lines": [
+                {
+                    "external_id": line.external_id,
+                    "posted_on": line.posted_on.isoformat(),
+                    "platform": line.platform,
+                    "description": line.description,
+                    "gross": format_money(line.gross_minor, line.line_currency),
+                    "share": format_money(line.creator_share_minor, currency),
+                }
+                for line in lines
+            ],
+            "metadata_hash": METADATA_CONTENT_HASH,
+            "metadata_number": METADATA_NUMBER,
+            "font_family": FONT_FAMILY,
+            "fonts": {face: path.as_uri() for face, path in FONT_FILES.items()},
+        },
+    )
+    return HTML(string=html, url_fetcher=_url_fetcher()).write_pdf(custom_metadata=True)

@@ -1,0 +1,375 @@
+"""Reads of statements: who sees which (tenancy), a statement's income lines, its due dates,
+days late and late interest, and its canonical content (what its SHA-256 covers).
+
+Agency members see their agency's statements, drafts included; a creator sees only their own
+published ones. Anyone else gets 404.
+
+Lines are read at render time from recognition's allocations of the creator and month (by their
+ledger day, `effective_date`), not stored: an allocation is written once and never changes, and a
+line recognised after its month closed posts into the next open month, so a closed month's lines
+never change either. The ledger and recognition tables are read here read-only (neither app has a
+selector for a creator's month).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from apps.agencies.time import agency_local_date, agency_today
+from apps.common.money import to_decimal_string
+from apps.common.tenancy import get_scoped_or_404, scope_for
+from apps.contracts.models import ContractVersion
+from apps.ledger.models import Account, JournalEntry, LedgerHead, Posting
+from apps.ledger.services import canonical_json
+from apps.recognition.models import LineAllocation
+from apps.recognition.period_close import period_bounds
+from apps.recognition.replay import rule_set_of_snapshot
+from apps.statements.models import Statement
+
+# Who may draft, publish and correct statements: they fix what the agency owes.
+STATEMENT_PUBLISHERS = ("owner", "finance")
+DAYS_IN_YEAR = 365  # late interest: an annual percentage, accrued per calendar day
+
+
+def statement_list_for_actor(
+    *, actor: Any, agency_id: int | None = None, period: str | None = None
+) -> QuerySet[Statement]:
+    """Statements the actor may see: all of their agencies', and their own published ones."""
+    scope = scope_for(actor)
+    if scope.user_id is None:
+        return Statement.objects.none()
+    condition = Q(agency_id__in=scope.agency_ids)
+    if scope.creator_id is not None:
+        condition |= Q(creator_id=scope.creator_id, status=Statement.Status.PUBLISHED)
+    statements = Statement.objects.filter(condition)
+    if agency_id is not None:
+        statements = statements.filter(agency_id=agency_id)
+    if period is not None:
+        statements = statements.filter(period=period)
+    return statements.select_related(
+        "agency", "creator", "corrects", "acknowledgement", "published_by"
+    ).order_by("-period", "agency_id", "number", "creator__display_name", "id")
+
+
+def statement_get_for_actor(*, actor: Any, public_id: UUID | str) -> Statement:
+    return get_scoped_or_404(statement_list_for_actor(actor=actor), public_id=public_id)
+
+
+def can_publish(*, actor: Any, agency_id: int) -> bool:
+    return scope_for(actor).agency_roles.get(agency_id) in STATEMENT_PUBLISHERS
+
+
+def is_own_statement(*, actor: Any, statement: Statement) -> bool:
+    return scope_for(actor).creator_id == statement.creator_id
+
+
+def superseded_by(*, statement: Statement) -> Statement | None:
+    """The published correction that replaces this statement, if any (the statement stays as it was)."""
+    return (
+        Statement.objects.filter(corrects=statement, status=Statement.Status.PUBLISHED)
+        .order_by("number")
+        .last()
+    )
+
+
+# --- lines ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    line_public_id: UUID
+    external_id: str
+    occurred_at: datetime.datetime
+    posted_on: datetime.date
+    platform: str
+    account_id: str
+    source: str
+    gross_minor: int  # in the line's own currency, as the platform reported it
+    line_currency: str
+    order_ref: str
+    refund_of: str  # the external id of the line it refunds
+    description: str
+    share_gross_minor: int  # the gross the split worked on, in the statement's currency
+    creator_share_minor: int  # the creator's payable from this line, in the statement's currency
+
+
+def statement_lines(*, statement: Statement) -> list[StatementLine]:
+    """The statement's income lines with the creator's share of each, in ledger order: one query
+    (and one per rule set snapshot). Their shares add up to the statement's income share."""
+    first, last = period_bounds(statement.period)
+    allocations = (
+        LineAllocation.objects.filter(
+            agency_id=statement.agency_id,
+            creator_id=statement.creator_id,
+            currency=statement.currency,
+            effective_date__gte=first,
+            effective_date__lte=last,
+        )
+        .select_related("line", "line__refund_of")
+        .order_by("effective_date", "line__occurred_at", "line_id")
+    )
+    cache: dict[int, Any] = {}
+    lines = []
+    for allocation in allocations:
+        rule_set, _sha = rule_set_of_snapshot(allocation.rule_set_id, cache)
+        deductions = len(rule_set.rules[allocation.rule_index].part_ids)
+        line = allocation.line
+        lines.append(
+            StatementLine(
+                line_public_id=line.public_id,
+                external_id=line.external_id,
+                occurred_at=line.occurred_at,
+                posted_on=allocation.effective_date,
+                platform=line.platform,
+                account_id=line.account_id,
+                source=line.source,
+                gross_minor=line.gross_minor,
+                line_currency=line.currency,
+                order_ref=line.order_ref,
+                refund_of=line.refund_of.external_id if line.refund_of is not None else "",
+                description=line.description,
+                share_gross_minor=allocation.gross_minor,
+                creator_share_minor=int(allocation.amounts_minor[deductions + rule_set.creator_index]),
+            )
+        )
+    return lines
+
+
+def line_counts(
+    *, agency_id: int, first: datetime.date, last: datetime.date, creator_id: int | None = None
+) -> dict[tuple[int, str], int]:
+    """How many recognised lines each (creator, currency) has in the month: one grouped query."""
+    allocations = LineAllocation.objects.filter(
+        agency_id=agency_id, effective_date__gte=first, effective_date__lte=last
+    )
+    if creator_id is not None:
+        allocations = allocations.filter(creator_id=creator_id)
+    rows = (
+        allocations.order_by()
+        .values("creator_id", "currency")
+        .annotate(count=Count("pk"))
+        .values_list("creator_id", "currency", "count")
+    )
+    return {(creator, currency): count for creator, currency, count in rows}
+
+
+# --- due dates from the contract ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Terms:
+    version_id: int | None
+    statement_days: int
+    payment_days: int
+    late_interest_percent: Decimal
+
+
+def _default_terms() -> Terms:
+    def default(name: str) -> Any:
+        return ContractVersion._meta.get_field(name).default  # type: ignore[union-attr]
+
+    return Terms(
+        version_id=None,
+        statement_days=int(default("statement_days")),
+        payment_days=int(default("payment_days")),
+        late_interest_percent=Decimal(default("late_interest_percent")),
+    )
+
+
+def statement_terms_many(*, agency_id: int, creator_ids: list[int], last: datetime.date) -> dict[int, Terms]:
+    """Per creator, the terms of their binding contract version with the agency in force at the
+    month's end (the latest effective on or before it): one query. A creator without one gets the
+    contract defaults (15 and 30 days, no interest)."""
+    versions = (
+        ContractVersion.objects.filter(
+            contract__agency_id=agency_id,
+            contract__creator_id__in=creator_ids,
+            status__in=ContractVersion.BINDING,
+            effective_from__lte=last,
+        )
+        .order_by("contract__creator_id", "-effective_from", "-number", "-pk")
+        .values_list("contract__creator_id", "pk", "statement_days", "payment_days", "late_interest_percent")
+    )
+    found: dict[int, Terms] = {}
+    for creator_id, pk, statement_days, payment_days, percent in versions:
+        found.setdefault(creator_id, Terms(pk, statement_days, payment_days, percent))
+    default = _default_terms()
+    return {creator_id: found.get(creator_id, default) for creator_id in creator_ids}
+
+
+def due_dates(*, period: str, terms: Terms) -> tuple[datetime.date, datetime.date]:
+    """(statement due, payment due): statement_days and payment_days after the month's last day.
+    Counted from the month's end, not from the day someone clicked Close: a late close must not
+    move the creator's due dates."""
+    _first, last = period_bounds(period)
+    return (
+        last + datetime.timedelta(days=terms.statement_days),
+        last + datetime.timedelta(days=terms.payment_days),
+    )
+
+
+# --- lateness ------------------------------------------------------------------------------------
+
+
+def late_interest_minor(*, unpaid_by_day: list[int], percent: Decimal) -> int:
+    """Interest on a list of daily unpaid amounts (one per day late): each day accrues
+    unpaid × percent / 100 / 365, exactly (Decimal); the sum is rounded half up to the minor unit
+    once, at the end. Never a float."""
+    rate = Decimal(percent) / Decimal(100) / Decimal(DAYS_IN_YEAR)
+    exact = sum((Decimal(unpaid) * rate for unpaid in unpaid_by_day if unpaid > 0), Decimal(0))
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Lateness:
+    today: datetime.date
+    statement_days_late: int
+    payment_days_late: int
+    paid_after_close_minor: int  # paid to the creator (and tax withheld) after the month's end
+    unpaid_minor: int  # of the closing balance, still unpaid today
+    interest_days: int  # days the interest ran (days late with something unpaid)
+    late_interest_minor: int
+    late_interest_percent: Decimal
+
+
+def _payments_by_day(
+    statement: Statement, after: datetime.date, until: datetime.date
+) -> dict[datetime.date, int]:
+    """What left the creator's payable in payout entries after the month, by ledger day (tax and
+    net; a failed payout that came back counts negative)."""
+    rows = (
+        Posting.objects.filter(
+            account__agency_id=statement.agency_id,
+            account__creator_id=statement.creator_id,
+            account__purpose=Account.Purpose.CREATOR_PAYABLE,
+            account__currency=statement.currency,
+            entry__kind=JournalEntry.Kind.PAYOUT,
+            entry__effective_date__gt=after,
+            entry__effective_date__lte=until,
+        )
+        .order_by()
+        .values("entry__effective_date")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("entry__effective_date", "total")
+    )
+    return {day: int(total) for day, total in rows}
+
+
+def statement_lateness(*, statement: Statement, today: datetime.date | None = None) -> Lateness:
+    """Days late of the statement (published after its due date, or still a draft past it) and of
+    the payment (the closing balance not paid in full by its due date), and the late interest per
+    day on what was unpaid at the end of each day past the payment due date. Shown, not posted."""
+    today = today or agency_today(statement.agency)
+    if statement.published_at is not None:
+        issued = agency_local_date(statement.agency, statement.published_at)
+        statement_late = max(0, (issued - statement.statement_due).days)
+    else:
+        statement_late = max(0, (today - statement.statement_due).days)
+    _first, last = period_bounds(statement.period)
+    payments = _payments_by_day(statement, last, today)
+    owed = max(0, statement.closing_minor)
+    paid = 0
+    unpaid_by_day: list[int] = []
+    settled_on: datetime.date | None = None
+    day = last + datetime.timedelta(days=1)
+    while day <= today:
+        paid += payments.get(day, 0)
+        unpaid = max(0, owed - paid)
+        if unpaid == 0 and settled_on is None and owed:
+            settled_on = day
+        if day > statement.payment_due:
+            unpaid_by_day.append(unpaid)
+        day += datetime.timedelta(days=1)
+    unpaid_now = max(0, owed - paid)
+    if unpaid_now > 0:
+        payment_late = max(0, (today - statement.payment_due).days)
+    elif settled_on is not None:
+        payment_late = max(0, (settled_on - statement.payment_due).days)
+    else:
+        payment_late = 0
+    return Lateness(
+        today=today,
+        statement_days_late=statement_late,
+        payment_days_late=payment_late,
+        paid_after_close_minor=paid,
+        unpaid_minor=unpaid_now,
+        interest_days=sum(1 for unpaid in unpaid_by_day if unpaid > 0),
+        late_interest_minor=late_interest_minor(
+            unpaid_by_day=unpaid_by_day, percent=statement.late_interest_percent
+        ),
+        late_interest_percent=statement.late_interest_percent,
+    )
+
+
+# --- canonical content and the ledger head -------------------------------------------------------
+
+
+def ledger_head(*, agency_id: int) -> tuple[int, str]:
+    """(last seq, last hash) of the agency's chain: the ledger state a statement was published at."""
+    from apps.ledger.models import GENESIS_HASH
+
+    head = LedgerHead.objects.filter(agency_id=agency_id).values_list("last_seq", "last_hash").first()
+    return head if head is not None else (0, GENESIS_HASH)
+
+
+def statement_content(*, statement: Statement, lines: list[StatementLine]) -> dict[str, Any]:
+    """What a statement says, as one JSON document: its SHA-256 (`content_sha256`) is printed on
+    the PDF and put in its metadata. Amounts as decimal strings, days as ISO dates."""
+    currency = statement.currency
+    corrected = statement.corrects
+
+    def money(minor: int, code: str = currency) -> str:
+        return to_decimal_string(minor, code)
+
+    return {
+        "format": "fenrun-statement-1",
+        "agency": str(statement.agency.public_id),
+        "creator": str(statement.creator.public_id),
+        "period": statement.period,
+        "currency": currency,
+        "number": statement.number,
+        "corrects": str(corrected.public_id) if corrected is not None else None,
+        "corrects_number": corrected.number if corrected is not None else None,
+        "figures": {
+            name.removesuffix("_minor"): money(getattr(statement, name)) for name in Statement.FIGURES
+        },
+        "statement_due": statement.statement_due.isoformat(),
+        "payment_due": statement.payment_due.isoformat(),
+        "late_interest_percent": format(statement.late_interest_percent, "f"),
+        "ledger_head": {"seq": statement.ledger_head_seq, "hash": statement.ledger_head_hash},
+        "lines": [
+            {
+                "line": str(line.line_public_id),
+                "external_id": line.external_id,
+                "platform": line.platform,
+                "posted_on": line.posted_on.isoformat(),
+                "gross": money(line.gross_minor, line.line_currency),
+                "currency": line.line_currency,
+                "creator_share": money(line.creator_share_minor),
+            }
+            for line in lines
+        ],
+    }
+
+
+def content_sha256(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+# --- a correction's difference -------------------------------------------------------------------
+
+
+def statement_difference(*, statement: Statement) -> dict[str, int] | None:
+    """A correction's figures minus those of the statement it corrects (None if not a correction)."""
+    if statement.corrects_id is None:
+        return None
+    original = statement.corrects
+    assert original is not None
+    return {name: getattr(statement, name) - getattr(original, name) for name in Statement.FIGURES}

@@ -1,0 +1,345 @@
+"""Writes of statements: draft a closed month, publish (gapless number, frozen content, PDF and
+email after commit), correct, acknowledge; the PDF render and the notice the tasks run.
+
+Invariants:
+* a statement exists only for a closed month (nothing posts into it any more, so its figures
+  are final); drafting twice drafts nothing twice (one per creator, month and currency: a unique
+  index and INSERT … ON CONFLICT DO NOTHING);
+* numbers are gapless per agency: the next one is taken under the agency's StatementCounter row
+  lock in the publishing transaction, so a rollback gives it back and two publishes queue;
+* a published statement never changes (database trigger), except that its PDF is written once;
+* a correction is a new statement naming the one it corrects; the original stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.agencies.models import Agency
+from apps.common.exceptions import ApplicationError, PermissionDenied
+from apps.common.tenancy import require_agency_role, scope_for
+from apps.income.models import ClosedPeriod
+from apps.recognition.period_close import period_bounds
+from apps.statements.figures import Figures, month_figures
+from apps.statements.models import Statement, StatementAcknowledgement, StatementCounter, StatementNotice
+from apps.statements.selectors import (
+    STATEMENT_PUBLISHERS,
+    Terms,
+    content_sha256,
+    due_dates,
+    ledger_head,
+    line_counts,
+    statement_content,
+    statement_lines,
+    statement_terms_many,
+    superseded_by,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _require_closed(agency: Agency, period: str) -> None:
+    period_bounds(period)  # a malformed month: 400 with a sentence
+    if not ClosedPeriod.objects.filter(agency=agency, period=period).exists():
+        raise ApplicationError(
+            _("%(period)s is still open: close the month first (Months), then draft its statements.")
+            % {"period": period},
+            code="period_open",
+        )
+
+
+def _statement_row(
+    *,
+    agency: Agency,
+    period: str,
+    figures: Figures,
+    terms: Terms,
+    actor_id: int | None,
+    corrects: Statement | None,
+) -> Statement:
+    statement_due, payment_due = due_dates(period=period, terms=terms)
+    return Statement(
+        agency=agency,
+        creator_id=figures.creator_id,
+        period=period,
+        currency=figures.currency,
+        corrects=corrects,
+        contract_version_id=terms.version_id,
+        statement_due=statement_due,
+        payment_due=payment_due,
+        late_interest_percent=terms.late_interest_percent,
+        created_by_id=actor_id,
+        **figures.as_columns(),
+    )
+
+
+def statements_draft(*, agency: Agency, period: str, actor: Any) -> int:
+    """Draft the statements of a closed month: one per creator (and currency) with postings in
+    the month or a non-zero opening balance. Set-based: two grouped ledger queries, one for the
+    contract terms and one INSERT; drafts already there are kept. Returns how many were new.
+    `actor` None: the operator (a command, a benchmark)."""
+    if actor is not None:
+        require_agency_role(actor, agency, STATEMENT_PUBLISHERS)
+    _require_closed(agency, period)
+    first, last = period_bounds(period)
+    found = month_figures(agency_id=agency.pk, first=first, last=last, period=period)
+    terms = statement_terms_many(
+        agency_id=agency.pk, creator_ids=sorted({key[0] for key in found}), last=last
+    )
+    actor_id = getattr(actor, "pk", None)
+    counts = line_counts(agency_id=agency.pk, first=first, last=last)
+    rows = [
+        _statement_row(
+            agency=agency,
+            period=period,
+            figures=figures,
+            terms=terms[figures.creator_id],
+            actor_id=actor_id,
+            corrects=None,
+        )
+        for _key, figures in sorted(found.items())
+    ]
+    for row in rows:
+        row.line_count = counts.get((row.creator_id, row.currency), 0)
+    with transaction.atomic():
+        before = Statement.objects.filter(agency=agency, period=period, corrects__isnull=True).count()
+        # ON CONFLICT DO NOTHING on the one-per-month index: a second draft of the month adds none.
+        Statement.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        after = Statement.objects.filter(agency=agency, period=period, corrects__isnull=True).count()
+    return after - before
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+
+def _lock_counter(agency_id: int) -> StatementCounter:
+    """The agency's counter row, locked until the transaction ends (created once, race-free)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO statements_statementcounter (agency_id, last_number) VALUES (%s, 0) "
+            "ON CONFLICT (agency_id) DO NOTHING",
+            [agency_id],
+        )
+    return StatementCounter.objects.select_for_update().get(agency_id=agency_id)
+
+
+def _publish_locked(statement: Statement, counter: StatementCounter, actor: Any) -> Statement:
+    """Number, ledger head and content hash of one locked draft (the counter already locked)."""
+    if statement.status != Statement.Status.DRAFT:
+        raise ApplicationError(
+            _("Statement No. %(number)s is already published: a published statement never changes.")
+            % {"number": statement.number},
+            code="already_published",
+        ).with_status(409)
+    if statement.corrects is not None and superseded_by(statement=statement.corrects) is not None:
+        raise ApplicationError(
+            _("The statement this draft corrects was already corrected: correct the latest one."),
+            code="already_corrected",
+        ).with_status(409)
+    counter.last_number += 1
+    statement.number = counter.last_number
+    statement.status = Statement.Status.PUBLISHED
+    statement.published_at = timezone.now()
+    statement.published_by_id = getattr(actor, "pk", None)
+    statement.ledger_head_seq, statement.ledger_head_hash = ledger_head(agency_id=statement.agency_id)
+    statement.content_sha256 = content_sha256(
+        statement_content(statement=statement, lines=statement_lines(statement=statement))
+    )
+    statement.save(
+        update_fields=[
+            "number",
+            "status",
+            "published_at",
+            "published_by",
+            "ledger_head_seq",
+            "ledger_head_hash",
+            "content_sha256",
+        ]
+    )
+    return statement
+
+
+def _after_publish(statements: list[Statement], base_url: str) -> None:
+    """After commit: one PDF task and one notice task per statement (parallel workers)."""
+    from apps.statements.tasks import statement_notify_task, statement_pdf_render_task
+
+    for statement in statements:
+        transaction.on_commit(
+            partial(statement_pdf_render_task.delay, statement_id=statement.pk), robust=True
+        )
+        transaction.on_commit(
+            partial(statement_notify_task.delay, statement_id=statement.pk, base_url=base_url), robust=True
+        )
+
+
+def statement_publish(*, statement: Statement, actor: Any, base_url: str = "") -> Statement:
+    """Publish one draft (owner or finance): the agency's next number under the counter's lock,
+    the ledger head it was drawn at and the SHA-256 of its content; after commit its PDF renders
+    and the creator is emailed. A second publish gets 409."""
+    require_agency_role(actor, statement.agency, STATEMENT_PUBLISHERS, creator_id=statement.creator_id)
+    with transaction.atomic(durable=True):
+        # Counter first, then the row: every publisher locks in this order (no deadlock).
+        counter = _lock_counter(statement.agency_id)
+        locked = (
+            Statement.objects.select_for_update(no_key=True)
+            .select_related("agency", "creator", "corrects")
+            .get(pk=statement.pk)
+        )
+        published = _publish_locked(locked, counter, actor)
+        counter.save(update_fields=["last_number"])
+        _after_publish([published], base_url)
+    return published
+
+
+def statements_publish_month(*, agency: Agency, period: str, actor: Any, base_url: str = "") -> int:
+    """Publish every draft of the month (owner or finance) in one transaction, numbered in the
+    order of the creators' names. Returns how many."""
+    require_agency_role(actor, agency, STATEMENT_PUBLISHERS)
+    period_bounds(period)
+    with transaction.atomic(durable=True):
+        counter = _lock_counter(agency.pk)
+        drafts = list(
+            Statement.objects.select_for_update(no_key=True, of=("self",))
+            .filter(agency=agency, period=period, status=Statement.Status.DRAFT)
+            .select_related("agency", "creator", "corrects")
+            .order_by("creator__display_name", "pk")
+        )
+        published = [_publish_locked(statement, counter, actor) for statement in drafts]
+        counter.save(update_fields=["last_number"])
+        _after_publish(published, base_url)
+    return len(published)
+
+
+# --- corrections and acknowledgement --------------------------------------------------------------
+
+
+def statement_correct(*, statement: Statement, actor: Any) -> Statement:
+    """A new draft that corrects a published statement: the figures drawn again from the ledger
+    as it is now (a manual adjustment dated in the month, say); the original stays unchanged and
+    the correction shows the difference. One draft correction at a time (409)."""
+    require_agency_role(actor, statement.agency, STATEMENT_PUBLISHERS, creator_id=statement.creator_id)
+    if statement.status != Statement.Status.PUBLISHED:
+        raise ApplicationError(
+            _("Only a published statement can be corrected; edit the draft's month instead."),
+            code="not_published",
+        )
+    later = superseded_by(statement=statement)
+    if later is not None:
+        raise ApplicationError(
+            _("Statement No. %(number)s was already corrected by No. %(later)s: correct that one.")
+            % {"number": statement.number, "later": later.number},
+            code="already_corrected",
+        ).with_status(409)
+    first, last = period_bounds(statement.period)
+    found = month_figures(agency_id=statement.agency_id, first=first, last=last, period=statement.period)
+    figures = found.get((statement.creator_id, statement.currency)) or Figures(
+        creator_id=statement.creator_id, currency=statement.currency
+    )
+    terms = statement_terms_many(agency_id=statement.agency_id, creator_ids=[statement.creator_id], last=last)
+    counts = line_counts(
+        agency_id=statement.agency_id, first=first, last=last, creator_id=statement.creator_id
+    )
+    row = _statement_row(
+        agency=statement.agency,
+        period=statement.period,
+        figures=figures,
+        terms=terms[statement.creator_id],
+        actor_id=getattr(actor, "pk", None),
+        corrects=statement,
+    )
+    row.line_count = counts.get((statement.creator_id, statement.currency), 0)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise ApplicationError(
+            _("A correction of this statement is already waiting as a draft: publish or review it."),
+            code="correction_pending",
+        ).with_status(409) from None
+    return row
+
+
+def statement_acknowledge(*, statement: Statement, actor: Any) -> StatementAcknowledgement:
+    """The creator confirms receiving a published statement (the creator only; once)."""
+    if scope_for(actor).creator_id != statement.creator_id:
+        raise PermissionDenied(_("Only the creator the statement is for can acknowledge it."))
+    if statement.status != Statement.Status.PUBLISHED:
+        raise ApplicationError(_("Only a published statement can be acknowledged."), code="not_published")
+    acknowledgement, _created = StatementAcknowledgement.objects.get_or_create(
+        statement=statement, defaults={"agency_id": statement.agency_id, "user": actor}
+    )
+    return acknowledgement
+
+
+# --- what the tasks run ------------------------------------------------------------------------------
+
+
+def statement_pdf_render(*, statement_id: int) -> Statement:
+    """Render and store a published statement's PDF once, with the SHA-256 of the file; later
+    calls return it as it is (a task run twice renders once)."""
+    from apps.statements.pdf import render_statement_pdf
+
+    with transaction.atomic():
+        statement = (
+            Statement.objects.select_for_update(no_key=True)
+            .select_related("agency", "creator", "corrects")
+            .get(pk=statement_id)
+        )
+        if statement.status != Statement.Status.PUBLISHED or statement.pdf_sha256:
+            return statement
+        pdf_bytes = render_statement_pdf(statement, statement_lines(statement=statement))
+        statement.pdf.save(
+            f"{statement.agency.public_id}-{statement.number:06d}.pdf", ContentFile(pdf_bytes), save=False
+        )
+        statement.pdf_sha256 = hashlib.sha256(pdf_bytes).hexdigest()
+        statement.save(update_fields=["pdf", "pdf_sha256"])
+    return statement
+
+
+def statement_url(statement: Statement, base_url: str = "") -> str:
+    """The statement's page, absolute when the base is known (the publishing request's host)."""
+    path = reverse("statements:detail", args=[statement.public_id])
+    base = base_url or (settings.CSRF_TRUSTED_ORIGINS[0] if settings.CSRF_TRUSTED_ORIGINS else "")
+    return base.rstrip("/") + path
+
+
+def statement_notify(*, statement_id: int, base_url: str = "") -> bool:
+    """Email the creator once that a statement was published, with its link; the notice row and
+    the mail in one transaction (a mail that fails undoes the row, and a retry sends it)."""
+    with transaction.atomic():
+        statement = Statement.objects.select_related("agency", "creator__user").get(pk=statement_id)
+        user = statement.creator.user
+        if statement.status != Statement.Status.PUBLISHED or user is None or not user.email:
+            return False
+        _notice, created = StatementNotice.objects.get_or_create(
+            statement=statement, defaults={"agency_id": statement.agency_id, "email": user.email}
+        )
+        if not created:
+            return False
+        with translation.override(getattr(user, "preferred_language", None) or settings.LANGUAGE_CODE):
+            subject = _("Your statement for %(period)s from %(agency)s") % {
+                "period": statement.period,
+                "agency": statement.agency.name,
+            }
+            body = _(
+                "%(agency)s published statement No. %(number)s for %(period)s.\n\n"
+                "Open it, download the PDF or the CSV, and acknowledge it:\n%(link)s\n"
+            ) % {
+                "agency": statement.agency.name,
+                "number": statement.number,
+                "period": statement.period,
+                "link": statement_url(statement, base_url),
+            }
+        send_mail(subject, body, None, [user.email])
+    return True

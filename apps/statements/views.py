@@ -1,0 +1,209 @@
+"""Statement pages: the agency's statements of a closed month (draft, publish), a statement with
+every figure, line, due date and days late, its PDF and CSV, and the creator's own published
+statements with an Acknowledge button. Thin: selectors to read, services to write; a refusal is
+a 4xx page with its sentence (page_errors)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from apps.agencies.selectors import agency_get_for_actor, agency_list_for_actor
+from apps.common.tenancy import scope_for
+from apps.common.views import page_errors
+from apps.income.models import ClosedPeriod
+from apps.statements.csv_export import statement_csv
+from apps.statements.pdf import FIGURE_ORDER
+from apps.statements.selectors import (
+    can_publish,
+    is_own_statement,
+    statement_difference,
+    statement_get_for_actor,
+    statement_lateness,
+    statement_lines,
+    statement_list_for_actor,
+    superseded_by,
+)
+from apps.statements.services import (
+    statement_acknowledge,
+    statement_correct,
+    statement_publish,
+    statements_draft,
+    statements_publish_month,
+)
+
+# The figures in the page's order (apps/statements/figures.py says which postings each sums).
+FIGURE_LABELS = {
+    "opening_minor": gettext_lazy("Opening balance"),
+    "gross_minor": gettext_lazy("Income (gross)"),
+    "deductions_minor": gettext_lazy("Deductions"),
+    "expenses_minor": gettext_lazy("Approved expenses"),
+    "others_share_minor": gettext_lazy("Agency's and other parties' share"),
+    "recouped_minor": gettext_lazy("Advance recoupment"),
+    "income_share_minor": gettext_lazy("Creator's share of income"),
+    "guarantee_top_up_minor": gettext_lazy("Minimum guarantee top-up"),
+    "tax_minor": gettext_lazy("Tax withheld"),
+    "payouts_minor": gettext_lazy("Payouts"),
+    "adjustments_minor": gettext_lazy("Other adjustments"),
+    "closing_minor": gettext_lazy("Closing balance"),
+}
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+@login_required
+@page_errors
+def statement_list_view(request: HttpRequest) -> HttpResponse:
+    scope = scope_for(request.user)
+    agencies = list(agency_list_for_actor(actor=request.user))
+    context: dict[str, object] = {"agencies": agencies}
+    if agencies:
+        chosen = request.GET.get("agency")
+        agency = agency_get_for_actor(actor=request.user, public_id=chosen) if chosen else agencies[0]
+        months = list(
+            ClosedPeriod.objects.filter(agency=agency).order_by("-period").values_list("period", flat=True)
+        )
+        period = request.GET.get("period") or (months[0] if months else None)
+        statements = (
+            list(statement_list_for_actor(actor=request.user, agency_id=agency.pk, period=period))
+            if period
+            else []
+        )
+        context.update(
+            agency=agency,
+            months=months,
+            period=period,
+            statements=statements,
+            drafts=sum(1 for statement in statements if not statement.is_published),
+            can_publish=can_publish(actor=request.user, agency_id=agency.pk),
+        )
+    if scope.creator_id is not None:
+        context["own"] = list(
+            statement_list_for_actor(actor=request.user).filter(
+                creator_id=scope.creator_id, status="published"
+            )
+        )
+    if not agencies and scope.creator_id is None:
+        raise Http404()
+    return render(request, "statements/list.html", context)
+
+
+@login_required
+@page_errors
+def statement_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+    difference = statement_difference(statement=statement)
+    figures = [
+        {
+            "name": name.removesuffix("_minor"),
+            "label": FIGURE_LABELS[name],
+            "is_total": name in ("income_share_minor", "closing_minor"),
+            "amount": getattr(statement, name),
+            "difference": difference[name] if difference else None,
+        }
+        for name in FIGURE_ORDER
+    ]
+    return render(
+        request,
+        "statements/detail.html",
+        {
+            "statement": statement,
+            "figures": figures,
+            "lines": statement_lines(statement=statement),
+            "lateness": statement_lateness(statement=statement),
+            "superseded_by": superseded_by(statement=statement) if statement.is_published else None,
+            "can_publish": can_publish(actor=request.user, agency_id=statement.agency_id),
+            "is_own": is_own_statement(actor=request.user, statement=statement),
+            "acknowledgement": getattr(statement, "acknowledgement", None),
+        },
+    )
+
+
+@login_required
+@page_errors
+def statement_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+    if not statement.pdf_sha256:
+        raise Http404()  # a draft has none; a published one's is being rendered
+    with statement.pdf.open("rb") as handle:
+        response = HttpResponse(handle.read(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="statement-{statement.number:06d}.pdf"'
+    return response
+
+
+@login_required
+@page_errors
+def statement_csv_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+    data = statement_csv(statement=statement, lines=statement_lines(statement=statement))
+    name = f"statement-{statement.number:06d}" if statement.number else f"statement-draft-{statement.period}"
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@login_required
+@page_errors
+@require_POST
+def statements_draft_view(request: HttpRequest) -> HttpResponse:
+    agency = agency_get_for_actor(actor=request.user, public_id=request.POST.get("agency", ""))
+    period = request.POST.get("period", "")
+    created = statements_draft(agency=agency, period=period, actor=request.user)
+    messages.success(request, _("Statements drafted: %(count)d.") % {"count": created})
+    return redirect(f"{reverse('statements:list')}?agency={agency.public_id}&period={period}")
+
+
+@login_required
+@page_errors
+@require_POST
+def statements_publish_month_view(request: HttpRequest) -> HttpResponse:
+    agency = agency_get_for_actor(actor=request.user, public_id=request.POST.get("agency", ""))
+    period = request.POST.get("period", "")
+    count = statements_publish_month(
+        agency=agency, period=period, actor=request.user, base_url=_base_url(request)
+    )
+    messages.success(
+        request, _("Statements published: %(count)d. Each creator is notified by email.") % {"count": count}
+    )
+    return redirect(f"{reverse('statements:list')}?agency={agency.public_id}&period={period}")
+
+
+@login_required
+@page_errors
+@require_POST
+def statement_publish_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+    published = statement_publish(statement=statement, actor=request.user, base_url=_base_url(request))
+    messages.success(
+        request,
+        _("Statement No. %(number)s is published; the creator is notified.") % {"number": published.number},
+    )
+    return redirect("statements:detail", public_id=published.public_id)
+
+
+@login_required
+@page_errors
+@require_POST
+def statement_correct_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+    correction = statement_correct(statement=statement, actor=request.user)
+    messages.success(request, _("A correction is drafted: review the difference, then publish it."))
+    return redirect("statements:detail", public_id=correction.public_id)
+
+
+@login_required
+@page_errors
+@require_POST
+def statement_acknowledge_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+    statement_acknowledge(statement=statement, actor=request.user)
+    messages.success(request, _("Thank you: the agency sees that you received this statement."))
+    return redirect("statements:detail", public_id=statement.public_id)
