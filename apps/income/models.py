@@ -349,6 +349,29 @@ class IncomeLine(models.Model):
         return str(self.Status(self.state).label)
 
 
+class RecognitionQueue(models.Model):
+    """Lines that became matched after their import had recognised its own: resolved by hand,
+    routed when an account was confirmed, matched to a deal late, sent back when a rate arrived.
+
+    Written by a statement-level trigger on every UPDATE that turns lines matched (migration
+    0014), so no code path can forget it; the lines an import inserts matched are its own steps'
+    to recognise and are not queued (a failed import queues what it leaves). The periodic sweep
+    reads this small table instead of every matched line the agency ever had (recognised lines
+    stay matched: they are never updated), and recognition removes the lines it has settled.
+    """
+
+    line = models.OneToOneField(
+        IncomeLine, on_delete=models.DO_NOTHING, primary_key=True, related_name="+", db_constraint=False
+    )
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"line {self.line_id} waiting for recognition"
+
+
 class FxRate(models.Model):
     """A recorded exchange rate: 1 unit of `base` = `rate` units of `quote` on `date`, per `source`.
 

@@ -259,9 +259,21 @@ def statement_import_fail(*, import_id: int, message: str) -> None:
     """The terminal failed state, with a message for people. Staged rows are dropped."""
     with transaction.atomic():
         StagedLine.objects.filter(statement_import_id=import_id).delete()
-        StatementImport.objects.filter(pk=import_id).exclude(status=ImportStatus.DONE).update(
-            status=ImportStatus.FAILED, message=message[:2000], finished_at=timezone.now()
+        failed = (
+            StatementImport.objects.filter(pk=import_id)
+            .exclude(status=ImportStatus.DONE)
+            .update(status=ImportStatus.FAILED, message=message[:2000], finished_at=timezone.now())
         )
+        if failed:
+            # Its committed chunks' matched lines were its own steps' to recognise: the periodic
+            # sweep takes them over (those already recognised leave the queue at once).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO income_recognitionqueue (line_id, agency_id, queued_at)"
+                    " SELECT id, agency_id, now() FROM income_incomeline"
+                    " WHERE statement_import_id = %s AND status = 'matched' ON CONFLICT DO NOTHING",
+                    [import_id],
+                )
 
 
 def statement_import_run(*, statement_import: StatementImport) -> StatementImport:

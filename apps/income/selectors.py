@@ -148,3 +148,30 @@ def income_line_facts_many(*, line_ids: Iterable[int]) -> dict[int, tuple[Any, s
             [int_array(line_ids)],
         )
         return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def income_agencies_with_queued_lines() -> list[int]:
+    """Ids of the agencies with lines in the recognition queue (RecognitionQueue): a read of that
+    small table, never of every matched line."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT agency_id FROM income_recognitionqueue ORDER BY agency_id")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def income_lines_queued_for_recognition(*, agency_id: int, limit: int) -> list[int]:
+    """Up to `limit` queued lines of the agency, in recognition order (occurred_at, id). Lines of
+    an import still queued or running are left to that import's own steps (they are recognised
+    there, then leave the queue), so the sweep never races an import."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT l.id FROM income_recognitionqueue q
+            JOIN income_incomeline l ON l.id = q.line_id
+            LEFT JOIN income_statementimport i ON i.id = l.statement_import_id
+            WHERE q.agency_id = %s AND (i.id IS NULL OR i.status NOT IN ('queued', 'running'))
+            ORDER BY l.occurred_at, l.id
+            LIMIT %s
+            """,
+            [agency_id, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]

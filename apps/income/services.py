@@ -26,6 +26,7 @@ from apps.agencies.models import Agency, Membership, Representation
 from apps.agencies.time import agency_today, agency_zone
 from apps.common.exceptions import ApplicationError, PermissionDenied
 from apps.common.money import is_known_currency
+from apps.common.pgarrays import int_array
 from apps.common.tenancy import require_agency_role
 from apps.common.validators import EARLIEST_DATE
 from apps.creators.models import Creator
@@ -150,6 +151,16 @@ def income_line_mark(
         exception_detail=detail if status == Status.EXCEPTION else "",
         updated_at=timezone.now(),
     )
+
+
+def income_recognition_queue_remove(*, line_ids: Iterable[int]) -> int:
+    """Take settled lines out of the recognition queue (recognition calls it for the lines it
+    allocated or sent to the exception queue); returns how many left it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM income_recognitionqueue WHERE line_id = ANY(%s::bigint[])", [int_array(line_ids)]
+        )
+        return cursor.rowcount
 
 
 # --- exchange rates -----------------------------------------------------------------------------

@@ -367,7 +367,7 @@ class _Line:
         self.fx_date = None
 
 
-def _allocated_among(line_ids: Iterable[int]) -> set[int]:
+def allocated_among(line_ids: Iterable[int]) -> set[int]:
     """The lines among `line_ids` that have an allocation (this app's table)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -423,7 +423,7 @@ def _pending_lines(agency: Agency, line_ids: list[int]) -> list[_Line]:
     locks: the agency's recognition lock keeps every writer of matched lines out
     (income_recognition_lock)."""
     rows = income_lines_matched_many(agency_id=agency.pk, line_ids=line_ids)
-    allocated = _allocated_among(row[0] for row in rows)
+    allocated = allocated_among(row[0] for row in rows)
     lines = [_Line(row) for row in rows if row[0] not in allocated]
     originals = originals_of({line.refund_of_id for line in lines if line.refund_of_id is not None})
     for line in lines:
@@ -501,7 +501,7 @@ def _isolating(agency: Agency, line_ids: list[int], cause: str) -> RecognitionOu
 def _pending_in_order(agency: Agency, line_ids: list[int]) -> list[int]:
     """The ids still to recognise, in recognition order; reads no value that could be the poison."""
     ordered = income_line_ids_matched_in_order(agency_id=agency.pk, line_ids=line_ids)
-    allocated = _allocated_among(ordered)
+    allocated = allocated_among(ordered)
     return [line_id for line_id in ordered if line_id not in allocated]
 
 
