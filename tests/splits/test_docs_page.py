@@ -28,6 +28,7 @@ DOCS = Path(settings.BASE_DIR) / "docs"
         ("merkle", "how to check it yourself"),
         ("withholding", "Tax withheld on payments to creators"),
         ("exchange-rates", "how a line in another currency is converted"),
+        ("payouts", "how money leaves Fenrun for the creator"),
     ],
 )
 def test_each_document_is_served_to_anyone(name: str, heading: str) -> None:
