@@ -192,7 +192,7 @@ def statement_publish(*, statement: Statement, actor: Any, base_url: str = "") -
         # Counter first, then the row: every publisher locks in this order (no deadlock).
         counter = _lock_counter(statement.agency_id)
         locked = (
-            Statement.objects.select_for_update(no_key=True)
+            Statement.objects.select_for_update(no_key=True, of=("self",))
             .select_related("agency", "creator", "corrects")
             .get(pk=statement.pk)
         )
@@ -292,7 +292,7 @@ def statement_pdf_render(*, statement_id: int) -> Statement:
 
     with transaction.atomic():
         statement = (
-            Statement.objects.select_for_update(no_key=True)
+            Statement.objects.select_for_update(no_key=True, of=("self",))
             .select_related("agency", "creator", "corrects")
             .get(pk=statement_id)
         )
