@@ -86,6 +86,23 @@ FIGURE_ORDER = (
 )
 
 
+# The stylesheet, given to WeasyPrint beside the HTML (pages keep no inline style): the shipped
+# font under a name no system font has, so the PDF is the same on any server.
+_STYLESHEET = """
+  @font-face {{ font-family: "{family}"; font-weight: 400; font-style: normal; src: url("{regular}") format("opentype"); }}
+  @font-face {{ font-family: "{family}"; font-weight: 700; font-style: normal; src: url("{bold}") format("opentype"); }}
+  @page {{ size: A4; margin: 16mm 14mm; @bottom-right {{ content: counter(page) " / " counter(pages); font-family: "{family}", sans-serif; font-size: 8pt; }} }}
+  body {{ font-family: "{family}", sans-serif; font-size: 9.5pt; line-height: 1.4; }}
+  h1 {{ font-size: 15pt; margin: 0 0 .4em; }} h2 {{ font-size: 11.5pt; margin: 1.1em 0 .3em; }}
+  table {{ border-collapse: collapse; width: 100%; margin: .3em 0; }}
+  th, td {{ border: 1px solid #999; padding: 2px 5px; text-align: left; vertical-align: top; }}
+  .money {{ text-align: right; white-space: nowrap; }}
+  .total td {{ font-weight: 700; }}
+  .zh {{ color: #333; }}
+  .hash {{ word-break: break-all; font-size: 8.5pt; }}
+"""
+
+
 def _url_fetcher() -> Any:
     """Serves the shipped fonts and refuses every other URL."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -103,7 +120,8 @@ def _url_fetcher() -> Any:
 
 
 def render_statement_pdf(statement: Statement, lines: list[StatementLine]) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
 
     from apps.statements.selectors import statement_difference
 
@@ -142,8 +160,18 @@ def render_statement_pdf(statement: Statement, lines: list[StatementLine]) -> by
             ],
             "metadata_hash": METADATA_CONTENT_HASH,
             "metadata_number": METADATA_NUMBER,
-            "font_family": FONT_FAMILY,
-            "fonts": {face: path.as_uri() for face, path in FONT_FILES.items()},
         },
     )
-    return HTML(string=html, url_fetcher=_url_fetcher()).write_pdf(custom_metadata=True)
+    fetcher = _url_fetcher()
+    # @font-face in a stylesheet given beside the HTML loads only through a FontConfiguration.
+    font_config = FontConfiguration()
+    stylesheet = CSS(
+        string=_STYLESHEET.format(
+            family=FONT_FAMILY, regular=FONT_FILES["regular"].as_uri(), bold=FONT_FILES["bold"].as_uri()
+        ),
+        url_fetcher=fetcher,
+        font_config=font_config,
+    )
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(
+        stylesheets=[stylesheet], font_config=font_config, custom_metadata=True
+    )

@@ -312,6 +312,10 @@ def test_the_pdf_has_both_languages_the_number_and_the_hash(
     import hashlib
 
     assert hashlib.sha256(response.content).hexdigest() == published.pdf_sha256
+    from tests.contracts.test_pdf import _embedded_fonts
+
+    fonts = _embedded_fonts(reader)  # only the repository's font, embedded: no system font
+    assert fonts and all(name.startswith("Fenrun-Sans-SC") and embedded for name, embedded in fonts.items())
 
 
 # --- due dates, days late, late interest ------------------------------------------------------------------
