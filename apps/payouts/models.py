@@ -313,3 +313,52 @@ class PayoutItem(models.Model):
 
     def __str__(self) -> str:
         return f"payout item {self.public_id} ({self.status})"
+
+
+@pghistory.track()
+class PayoutDetails(models.Model):
+    """Where a creator is paid: a bank account (代发) or an Alipay account, in their real name.
+
+    The creator's alone (apps/payouts/details.py): only the creator changes them, after
+    re-authentication in the page; every change is kept (pghistory's event table, with the user
+    and URL of the request), mails the creator and holds their payouts for 24 hours from
+    `changed_at` (a stolen session that redirects the money is seen before money moves). An
+    agency reads them masked, except in the rail's export file (apps/payouts/exports.py). The
+    real name is stored as the creator typed it, even "=…"; the export escapes it.
+    """
+
+    class Method(models.TextChoices):
+        BANK = "bank", _("Bank account")
+        ALIPAY = "alipay", _("Alipay")
+
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    creator = models.OneToOneField(
+        "creators.Creator", on_delete=models.PROTECT, related_name="payout_details"
+    )
+    method = models.CharField(_("paid by"), max_length=16, choices=Method.choices)
+    real_name = models.CharField(_("real name"), max_length=100)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True, default="")
+    bank_branch = models.CharField(_("branch"), max_length=200, blank=True, default="")
+    # A bank account number (digits only) or an Alipay account (a mobile number or an email).
+    account = models.CharField(_("account"), max_length=100)
+    changed_at = models.DateTimeField(_("changed at"))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = _("payout details")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=["bank", "alipay"]), name="payout_details_method_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(real_name="") & ~Q(account=""), name="payout_details_name_and_account"
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="bank") | (~Q(bank_name="") & Q(account__regex=r"^[0-9]{8,34}$")),
+                name="payout_details_bank_account_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payout details of {self.creator_id} ({self.method})"

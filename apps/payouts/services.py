@@ -49,6 +49,7 @@ from apps.ledger.services import (
     ledger_post_many,
     ledger_reverse,
 )
+from apps.payouts.details import HOLD as PAYOUT_DETAILS_HOLD
 from apps.payouts.models import PayoutBatch, PayoutItem, TaxProfile
 from apps.payouts.withholding import (
     EarlierMonth,
@@ -164,8 +165,9 @@ def _check_payment_day(agency: Agency, as_of: datetime.date | None) -> datetime.
 
 
 def _payable_balances(agency: Agency, currency: str) -> list[tuple[int, int, str]]:
-    """(creator id, payable minor > 0, creator type) of every creator the agency owes money and
-    who has no open item: one query over the balance rows (no posting scan)."""
+    """(creator id, payable minor > 0, creator type) of every creator the agency owes money, who
+    has no open item and whose payout details are given and not on hold: one query over the
+    balance rows (no posting scan)."""
     open_items = PayoutItem.objects.filter(agency=agency, currency=currency, status__in=PayoutItem.OPEN)
     rows = (
         AccountBalance.objects.filter(
@@ -175,6 +177,9 @@ def _payable_balances(agency: Agency, currency: str) -> list[tuple[int, int, str
             account__currency=currency,
             # Credit-normal: a negative balance is money the agency owes the creator.
             balance_minor__lt=0,
+            # Nowhere to pay a creator without details; a change holds them for 24 hours
+            # (apps/payouts/details.py): they wait for a later batch, their balance untouched.
+            account__creator__payout_details__changed_at__lte=timezone.now() - PAYOUT_DETAILS_HOLD,
         )
         .exclude(account__creator_id__in=open_items.values("creator_id"))
         .order_by("account__creator_id")
