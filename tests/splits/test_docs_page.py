@@ -29,6 +29,7 @@ DOCS = Path(settings.BASE_DIR) / "docs"
         ("withholding", "Tax withheld on payments to creators"),
         ("exchange-rates", "how a line in another currency is converted"),
         ("payouts", "how money leaves Fenrun for the creator"),
+        ("statements", "what an agency owes a creator for a month"),
     ],
 )
 def test_each_document_is_served_to_anyone(name: str, heading: str) -> None:
