@@ -48,6 +48,7 @@ urlpatterns = [
     path("income/", include("apps.income.urls")),
     path("periods/", include("apps.recognition.urls")),
     path("statements/", include("apps.statements.urls")),
+    path("payouts/", include("apps.payouts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
