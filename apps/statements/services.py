@@ -42,6 +42,7 @@ from apps.statements.selectors import (
     line_counts,
     statement_content,
     statement_lines,
+    statement_lines_many,
     statement_terms_many,
     superseded_by,
 )
@@ -134,40 +135,62 @@ def _lock_counter(agency_id: int) -> StatementCounter:
     return StatementCounter.objects.select_for_update().get(agency_id=agency_id)
 
 
-def _publish_locked(statement: Statement, counter: StatementCounter, actor: Any) -> Statement:
-    """Number, ledger head and content hash of one locked draft (the counter already locked)."""
-    if statement.status != Statement.Status.DRAFT:
-        raise ApplicationError(
-            _("Statement No. %(number)s is already published: a published statement never changes.")
-            % {"number": statement.number},
-            code="already_published",
-        ).with_status(409)
-    if statement.corrects is not None and superseded_by(statement=statement.corrects) is not None:
-        raise ApplicationError(
-            _("The statement this draft corrects was already corrected: correct the latest one."),
-            code="already_corrected",
-        ).with_status(409)
-    counter.last_number += 1
-    statement.number = counter.last_number
-    statement.status = Statement.Status.PUBLISHED
-    statement.published_at = timezone.now()
-    statement.published_by_id = getattr(actor, "pk", None)
-    statement.ledger_head_seq, statement.ledger_head_hash = ledger_head(agency_id=statement.agency_id)
-    statement.content_sha256 = content_sha256(
-        statement_content(statement=statement, lines=statement_lines(statement=statement))
-    )
-    statement.save(
-        update_fields=[
-            "number",
-            "status",
-            "published_at",
-            "published_by",
-            "ledger_head_seq",
-            "ledger_head_hash",
-            "content_sha256",
-        ]
-    )
-    return statement
+def _publish_locked(statements: list[Statement], counter: StatementCounter, actor: Any) -> list[Statement]:
+    """Number, ledger head and content hash of locked drafts of one agency's month, in the given
+    order (the counter already locked): one read of the head and of the lines for all of them,
+    one UPDATE. The head is the same for all: the transaction holds the counter, and nothing
+    here posts."""
+    for statement in statements:
+        if statement.status != Statement.Status.DRAFT:
+            raise ApplicationError(
+                _("Statement No. %(number)s is already published: a published statement never changes.")
+                % {"number": statement.number},
+                code="already_published",
+            ).with_status(409)
+        if statement.corrects is not None and superseded_by(statement=statement.corrects) is not None:
+            raise ApplicationError(
+                _("The statement this draft corrects was already corrected: correct the latest one."),
+                code="already_corrected",
+            ).with_status(409)
+    if not statements:
+        return []
+    head = ledger_head(agency_id=statements[0].agency_id)
+    lines = statement_lines_many(statements=statements)
+    now = timezone.now()
+    for statement in statements:
+        counter.last_number += 1
+        statement.number = counter.last_number
+        statement.status = Statement.Status.PUBLISHED
+        statement.published_at = now
+        statement.published_by_id = getattr(actor, "pk", None)
+        statement.ledger_head_seq, statement.ledger_head_hash = head
+        statement.content_sha256 = content_sha256(
+            statement_content(statement=statement, lines=lines[statement.pk])
+        )
+    # One UPDATE for the month: only the number and the hash differ from row to row (Django's
+    # bulk_update built a CASE per field and row: 2.4 s for 1,000 statements).
+    first = statements[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE statements_statement s
+            SET number = v.number, content_sha256 = v.sha, status = %s, published_at = %s,
+                published_by_id = %s, ledger_head_seq = %s, ledger_head_hash = %s
+            FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(id, number, sha)
+            WHERE s.id = v.id
+            """,
+            [
+                Statement.Status.PUBLISHED,
+                first.published_at,
+                first.published_by_id,
+                first.ledger_head_seq,
+                first.ledger_head_hash,
+                [item.pk for item in statements],
+                [item.number for item in statements],
+                [item.content_sha256 for item in statements],
+            ],
+        )
+    return statements
 
 
 def _after_publish(statements: list[Statement], base_url: str) -> None:
@@ -196,7 +219,7 @@ def statement_publish(*, statement: Statement, actor: Any, base_url: str = "") -
             .select_related("agency", "creator", "corrects")
             .get(pk=statement.pk)
         )
-        published = _publish_locked(locked, counter, actor)
+        [published] = _publish_locked([locked], counter, actor)
         counter.save(update_fields=["last_number"])
         _after_publish([published], base_url)
     return published
@@ -215,7 +238,7 @@ def statements_publish_month(*, agency: Agency, period: str, actor: Any, base_ur
             .select_related("agency", "creator", "corrects")
             .order_by("creator__display_name", "pk")
         )
-        published = [_publish_locked(statement, counter, actor) for statement in drafts]
+        published = _publish_locked(drafts, counter, actor)
         counter.save(update_fields=["last_number"])
         _after_publish(published, base_url)
     return len(published)
