@@ -67,7 +67,9 @@ class GuaranteeTopUp:
 
 def period_bounds(period: str) -> tuple[datetime.date, datetime.date]:
     """The first and last day of month `period` ("2026-11"); a 400 for anything else."""
-    if not isinstance(period, str) or not _PERIOD.match(period):
+    # fullmatch: `$` of match() lets "2026-01\n" through. The years income lines may have
+    # (1900-2199, the lines' own bounds) keep date() and the month after from overflowing.
+    if not isinstance(period, str) or not _PERIOD.fullmatch(period) or not 1900 <= int(period[:4]) <= 2199:
         raise ApplicationError(
             _("%(period)s is not a month such as 2026-11.") % {"period": repr(period)}, code="invalid_period"
         )

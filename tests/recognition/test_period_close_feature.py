@@ -309,7 +309,9 @@ def test_another_agency_gets_404(october: Any) -> None:
     assert not ClosedPeriod.objects.exists()
 
 
-@pytest.mark.parametrize("period", ["2026-13", "2026-1", "october", "2026-00"])
+@pytest.mark.parametrize(
+    "period", ["2026-13", "2026-1", "october", "2026-00", "0000-01", "9999-12", "2026-01\n"]
+)
 def test_a_malformed_month_is_a_400(october: Any, period: str) -> None:
     world = october
 
