@@ -33,6 +33,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("income/", include("apps.income.api.urls")),
     path("periods/", include("apps.recognition.api.urls")),
     path("statements/", include("apps.statements.api.urls")),
+    path("payouts/", include("apps.payouts.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 

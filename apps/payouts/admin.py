@@ -9,7 +9,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.common.money import format_money
-from apps.payouts.models import PayoutBatch, PayoutItem, TaxProfile
+from apps.payouts.details import mask_account, mask_name
+from apps.payouts.models import PayoutBatch, PayoutDetails, PayoutItem, TaxProfile
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -91,3 +92,24 @@ class PayoutItemAdmin(ReadOnlyAdmin):
     @admin.display(description="net")
     def net(self, item: PayoutItem) -> str:
         return format_money(item.net_minor, item.currency)
+
+
+@admin.register(PayoutDetails)
+class PayoutDetailsAdmin(ReadOnlyAdmin):
+    """Masked in the list (staff read it on shared screens); the creator changes them, never staff.
+    Every earlier version is under Events (pghistory)."""
+
+    list_display = ["creator", "method", "name", "account_masked", "bank_name", "changed_at"]
+    list_filter = ["method"]
+    search_fields = ["creator__display_name", "public_id"]
+    list_select_related = ["creator"]
+    exclude = ["account", "real_name"]
+    readonly_fields = ["name", "account_masked"]
+
+    @admin.display(description="real name")
+    def name(self, details: PayoutDetails) -> str:
+        return mask_name(details.real_name)
+
+    @admin.display(description="account")
+    def account_masked(self, details: PayoutDetails) -> str:
+        return mask_account(details.account, method=details.method)

@@ -145,3 +145,25 @@ def test_saving_the_same_details_again_starts_no_new_hold(payouts: Payouts) -> N
     PayoutDetails.objects.filter(pk=first.pk).update(changed_at=timezone.now() - datetime.timedelta(days=3))
     again = _set(creator)
     assert again.changed_at < timezone.now() - datetime.timedelta(days=2)
+
+
+def test_admin_shows_details_masked_and_read_only(payouts: Payouts) -> None:
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.test import Client
+
+    details = _set(payouts.world.creator_a)
+    staff = payouts.world.staff
+    TOTP.activate(staff, "JBSWY3DPEHPK3PXP")
+    staff.is_superuser = True
+    staff.save()
+    client = Client()
+    client.force_login(staff)
+
+    listing = client.get("/admin/payouts/payoutdetails/").content.decode()
+    page = client.get(f"/admin/payouts/payoutdetails/{details.pk}/change/")
+
+    assert "6222 **** **** 1234" in listing and "6222021234567891234" not in listing
+    assert page.status_code == 200 and "6222021234567891234" not in page.content.decode()
+    assert (
+        client.post(f"/admin/payouts/payoutdetails/{details.pk}/change/", {"account": "1"}).status_code == 403
+    )
