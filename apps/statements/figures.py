@@ -22,7 +22,10 @@ entry is about. Signs are turned to the creator's side (what the agency owes the
 * tax: tax withholding payable credits of payout entries;
 * payouts: creator payable debits of payout entries less the tax (what left for the creator's
   account; a failed payout coming back counts negative);
-* adjustments: creator payable movements of every other kind (manual adjustments, reversals).
+* adjustments: creator payable movements of every other kind (manual adjustments).
+
+A reversal counts as the kind of the entry it reverses (its amounts have the opposite signs): a
+failed payout's reversed tax and approval entries lower the month's tax and payouts.
 
 opening is the creator payable balance before the month (the sum of the account's monthly nets,
 AccountPeriodBalance, before it: one grouped query), closing = opening + income_share +
@@ -97,10 +100,13 @@ class Figures:
 
 _GROUPED = """
     SELECT COALESCE(a.creator_id, e.creator_id), p.currency, a.purpose,
-           (a.purpose = 'deduction' AND a.key = %s), e.kind, SUM(p.amount_minor)
+           (a.purpose = 'deduction' AND a.key = %s), COALESCE(reversed.kind, e.kind), SUM(p.amount_minor)
       FROM ledger_journalentry e
       JOIN ledger_posting p ON p.entry_id = e.id
       JOIN ledger_account a ON a.id = p.account_id
+      -- A reversal counts as the kind it reverses, negatively: a failed payout's reversed tax
+      -- and approval take the tax and the payout back, not an "adjustment" beside them.
+      LEFT JOIN ledger_journalentry reversed ON reversed.id = e.reverses_id AND e.kind = 'reversal'
      WHERE e.agency_id = %s AND e.effective_date >= %s AND e.effective_date <= %s
        AND COALESCE(a.creator_id, e.creator_id) IS NOT NULL
      GROUP BY 1, 2, 3, 4, 5

@@ -259,13 +259,18 @@ def _payments_by_day(
 ) -> dict[datetime.date, int]:
     """What left the creator's payable in payout entries after the month, by ledger day (tax and
     net; a failed payout that came back counts negative)."""
+    # A failed payout is reversed (kind reversal, naming the payout entry): it counts negative,
+    # so money that came back is unpaid again.
+    payout_or_its_reversal = Q(entry__kind=JournalEntry.Kind.PAYOUT) | Q(
+        entry__kind=JournalEntry.Kind.REVERSAL, entry__reverses__kind=JournalEntry.Kind.PAYOUT
+    )
     rows = (
         Posting.objects.filter(
+            payout_or_its_reversal,
             account__agency_id=statement.agency_id,
             account__creator_id=statement.creator_id,
             account__purpose=Account.Purpose.CREATOR_PAYABLE,
             account__currency=statement.currency,
-            entry__kind=JournalEntry.Kind.PAYOUT,
             entry__effective_date__gt=after,
             entry__effective_date__lte=until,
         )

@@ -118,3 +118,71 @@ def test_drafting_twice_drafts_nothing_twice(october: Any) -> None:
 
     assert statements_draft(agency=world.agency_a, period=world.month, actor=world.owner_a) == 0
     assert Statement.objects.count() == 2
+
+
+def _payout(
+    world: Any, creator: Any, *, tax: int, net: int, day: datetime.date, key: str
+) -> list[JournalEntry]:
+    """The two entries a payout approval posts (apps/payouts/services.py): the tax to tax
+    withholding payable, the net to payouts in flight, both from the creator's payable."""
+    from apps.ledger.services import PostingSpec, ledger_account_get_or_create, ledger_post
+
+    def account(purpose: str, who: Any = None) -> Account:
+        return ledger_account_get_or_create(
+            agency=world.agency_a, purpose=purpose, currency="CNY", creator=who
+        )
+
+    payable = account(Purpose.CREATOR_PAYABLE, creator)
+    return [
+        ledger_post(
+            agency=world.agency_a,
+            idempotency_key=f"{key}:{name}",
+            kind=Kind.PAYOUT,
+            effective_date=day,
+            creator=creator,
+            postings=[PostingSpec(payable, amount), PostingSpec(account(purpose), -amount)],
+        )
+        for name, purpose, amount in (
+            ("tax", Purpose.TAX_WITHHOLDING_PAYABLE, tax),
+            ("approved", Purpose.PAYOUTS_IN_FLIGHT, net),
+        )
+        if amount
+    ]
+
+
+def test_a_failed_payout_takes_its_tax_and_payout_back_and_stays_unpaid(october: Any) -> None:
+    """A failed payout's reversals count as the payout and tax they reverse, negatively: the
+    statement shows neither, and the money is unpaid again for lateness (found by a second
+    reading: the reversals showed as an adjustment beside a tax nobody withheld)."""
+    from apps.ledger.services import ledger_reverse
+    from apps.statements.selectors import statement_lateness
+
+    world = october
+    late = datetime.date(2026, 10, 28)
+    # Creator A is paid 4,200.00 after 800.00 of tax; creator A2's 90.00 (10.00 tax) fails.
+    _payout(world, world.creator_a, tax=800_00, net=4_200_00, day=late, key="paid")
+    for entry in _payout(world, world.creator_a2, tax=10_00, net=90_00, day=late, key="failed"):
+        ledger_reverse(
+            entry=entry, idempotency_key=f"back:{entry.pk}", reason="rail refused", effective_date=late
+        )
+
+    statements_draft(agency=world.agency_a, period=world.month, actor=world.finance_a)
+    a = Statement.objects.get(creator=world.creator_a)
+    a2 = Statement.objects.get(creator=world.creator_a2)
+
+    assert (a.tax_minor, a.payouts_minor, a.adjustments_minor) == (800_00, 4_200_00, 0)
+    assert a.closing_minor == 34_680_00 - 5_000_00
+    assert (a2.tax_minor, a2.payouts_minor, a2.adjustments_minor) == (0, 0, 0)
+    assert a2.closing_minor == a2.income_share_minor + a2.guarantee_top_up_minor
+    # In the month after: a failed payout of A2's November balance leaves it all unpaid.
+    payable = Account.objects.get(
+        agency=world.agency_a, creator=world.creator_a2, purpose=Purpose.CREATOR_PAYABLE
+    )
+    november = datetime.date(2026, 11, 5)
+    for entry in _payout(world, world.creator_a2, tax=0, net=a2.closing_minor, day=november, key="nov"):
+        ledger_reverse(
+            entry=entry, idempotency_key=f"back:{entry.pk}", reason="rail refused", effective_date=november
+        )
+    assert payable.balance.balance_minor == -a2.closing_minor  # the money is back
+    lateness = statement_lateness(statement=a2, today=datetime.date(2026, 12, 3))
+    assert (lateness.paid_after_close_minor, lateness.unpaid_minor) == (0, a2.closing_minor)
