@@ -51,7 +51,7 @@ from django.utils.translation import gettext as _
 from apps.agencies.models import Agency
 from apps.agencies.time import agency_local_date
 from apps.common.exceptions import ApplicationError
-from apps.common.money import exponent
+from apps.common.money import MAX_ABS_MINOR, exponent
 from apps.common.pgarrays import int_array
 from apps.contracts.selectors import contract_coverage_many, contract_rule_set_documents
 from apps.income.models import ClosedPeriod, FxRate, IncomeLine
@@ -772,6 +772,14 @@ class _Run:
                 self.exceptions[Reason.NO_FX_RATE].append(
                     (line.pk, _("No %(base)s→%(quote)s rate is recorded on or before that day.")
                      % {"base": currency, "quote": rule_set.currency})
+                )  # fmt: skip
+                return
+            if abs(converted) > MAX_ABS_MINOR:
+                # A rate typed wrong (12 digits before the point are allowed) must not make a
+                # line the ledger cannot hold: the line waits with a sentence, the batch goes on.
+                self.exceptions[Reason.ENGINE_ERROR].append(
+                    (line.pk, _("Converted at %(rate)s this line comes to more than any income line can be; check the %(base)s→%(quote)s rate.")
+                     % {"rate": format(line.fx_rate, "f"), "base": currency, "quote": rule_set.currency})
                 )  # fmt: skip
                 return
             gross = converted

@@ -302,6 +302,23 @@ def test_usd_lines_wait_then_finance_records_the_rate_and_they_are_recognised(
     )
 
 
+def test_a_rate_that_would_make_a_line_larger_than_the_ledger_holds_queues_the_line(
+    statement_world, django_capture_on_commit_callbacks, celery_eager
+) -> None:
+    """A mistyped rate (12 digits before the point are accepted) must not make a line the ledger
+    cannot hold and stop the agency's recognition: that line waits with a sentence (found by a
+    second reading: 10,000,000.00 USD at 999,999,999,999 is 10^21 fen)."""
+    world = statement_world
+    line = _usd_lines_waiting(world, amount="10000000.00")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _record(world, rate="999999999999")
+
+    line = IncomeLine.objects.get(pk=line.pk)
+    assert (line.state, line.exception_reason) == ("exception", "engine_error")
+    assert "check the USD→CNY rate" in line.exception_detail
+
+
 # --- the page ---------------------------------------------------------------------------------------
 
 
