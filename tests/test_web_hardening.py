@@ -3,6 +3,7 @@ private media, Content-Security-Policy, audit history, 403 for what a creator ca
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -299,6 +300,18 @@ def test_every_list_endpoint_in_the_schema_is_paginated_and_answers_pages(world:
     assert not arrays, f"list endpoints documented as bare arrays: {arrays}"
 
     path_values = {"public_id": str(world.agency_a.public_id)}
+    # A path under a payout batch names a batch, not an agency: an empty one of agency A's.
+    from apps.payouts.models import PayoutBatch
+
+    batch = PayoutBatch.objects.create(
+        agency=world.agency_a,
+        currency="CNY",
+        as_of=datetime.date(2026, 12, 1),
+        period="2026-12",
+        threshold_minor=100_00,
+        prepared_by=world.finance_a,
+    )
+    batch_values = {"public_id": str(batch.public_id)}
     paginated = []
     for path, get, body in _json_responses(schema):
         component = components[body["$ref"].split("/")[-1]] if "$ref" in body else body
@@ -307,7 +320,7 @@ def test_every_list_endpoint_in_the_schema_is_paginated_and_answers_pages(world:
         paginated.append(path)
         parameters = {parameter["name"] for parameter in get.get("parameters", [])}
         assert {"limit", "offset"} <= parameters or "cursor" in parameters, path
-        url = path.format(**path_values)
+        url = path.format(**(batch_values if path.startswith("/api/v1/payouts/batches/") else path_values))
         response = client.get(url, {"limit": 1} if "limit" in parameters else {"page_size": 1})
         assert response.status_code == 200, (url, response.content)
         page = response.json()
