@@ -73,6 +73,8 @@ class Statement(models.Model):
         DRAFT = "draft", _("Draft")
         PUBLISHED = "published", _("Published")
 
+    # Also the order of the figures on the page and the PDF: the balance, what the income
+    # became, what moved the balance.
     FIGURES = (
         "opening_minor",
         "gross_minor",

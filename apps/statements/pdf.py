@@ -21,9 +21,9 @@ from django.template.loader import render_to_string
 
 from apps.common.money import format_money
 from apps.contracts.rendering.pdf import FONT_FAMILY, FONT_FILES
+from apps.statements.models import Statement
 
 if TYPE_CHECKING:
-    from apps.statements.models import Statement
     from apps.statements.selectors import StatementLine
 
 METADATA_CONTENT_HASH = "fenrunstatementsha256"
@@ -69,21 +69,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "每个金额均为账本分录之和；在分润中打开结算单可查看每条明细的分成说明。",
     ),
 }
-# The order of the figures on the page: the balance, what the income became, what moved the balance.
-FIGURE_ORDER = (
-    "opening_minor",
-    "gross_minor",
-    "deductions_minor",
-    "expenses_minor",
-    "others_share_minor",
-    "recouped_minor",
-    "income_share_minor",
-    "guarantee_top_up_minor",
-    "tax_minor",
-    "payouts_minor",
-    "adjustments_minor",
-    "closing_minor",
-)
+FIGURE_ORDER = Statement.FIGURES  # the page's and the PDF's order
 
 
 # The stylesheet, given to WeasyPrint beside the HTML (pages keep no inline style): the shipped
