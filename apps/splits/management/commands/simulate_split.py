@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
+from apps.common.commands import read_json_argument
 from apps.splits.engine import InvalidDocument, run
 from apps.splits.explain import error_text
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     @no_translations  # a command's messages are the same on every machine: the English source
     def handle(self, *args: Any, file: str, **options: Any) -> None:
-        document = _read(file)
+        document = read_json_argument(file)
         try:
             simulation = run(document)
         except InvalidDocument as error:
@@ -40,25 +40,3 @@ class Command(BaseCommand):
             if result.error is not None:
                 self.stderr.write(f"{line_id}: {result.error}: {error_text(result.trace[0])}")
         self.stdout.write(json.dumps(simulation.document, ensure_ascii=False, indent=2))
-
-
-def _read(file: str) -> Any:
-    try:
-        if file == "-":
-            import sys
-
-            text = sys.stdin.read()
-        else:
-            text = Path(file).read_text(encoding="utf-8")
-    except OSError as error:
-        raise CommandError(f"{file}: cannot read: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise CommandError(f"{file}: not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise CommandError(
-            f"{file}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-        ) from None
-    except RecursionError:
-        raise CommandError(f"{file}: JSON nested too deeply") from None
