@@ -19,6 +19,8 @@ class AgencyAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    # Money names these rows: "delete selected" would try a cascade the database refuses.
+    actions = None
     list_display = ["user", "agency", "role", "is_active"]
     list_filter = ["role", "is_active"]
     search_fields = ["user__email", "agency__name"]
@@ -27,6 +29,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Representation)
 class RepresentationAdmin(admin.ModelAdmin):
+    # Money names these rows: "delete selected" would try a cascade the database refuses.
+    actions = None
     list_display = ["agency", "creator", "started_on", "ended_on"]
     list_filter = ["agency"]
     search_fields = ["creator__display_name", "agency__name"]

@@ -12,6 +12,8 @@ class PlatformAccountInline(admin.TabularInline):
 
 @admin.register(Creator)
 class CreatorAdmin(admin.ModelAdmin):
+    # Money names these rows: "delete selected" would try a cascade the database refuses.
+    actions = None
     list_display = ["display_name", "legal_name", "creator_type", "user"]
     search_fields = ["display_name", "legal_name", "user__email", "platform_accounts__account_id"]
     readonly_fields = ["public_id", "created_at"]
@@ -21,6 +23,8 @@ class CreatorAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformAccount)
 class PlatformAccountAdmin(admin.ModelAdmin):
+    # Money names these rows: "delete selected" would try a cascade the database refuses.
+    actions = None
     list_display = ["platform", "account_id", "handle", "creator", "status", "requested_by_agency"]
     list_filter = ["platform", "status"]
     search_fields = ["account_id", "handle", "creator__display_name"]

@@ -3,11 +3,9 @@ guards the admin's forms would bypass."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from apps.common.admin import ReadOnlyAdmin
 from apps.common.money import format_money
 from apps.deals.models import (
     BrandDeal,
@@ -17,19 +15,6 @@ from apps.deals.models import (
     ExpenseDeduction,
     ExpenseReissue,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class DeliverableInline(admin.TabularInline):

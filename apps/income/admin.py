@@ -10,10 +10,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.common.exceptions import ApplicationError
-from apps.income.models import FxRate
+from apps.income.models import FxRate, ImportRowError, StatementImport
 from apps.income.services import fx_rate_record
 
 
@@ -95,3 +98,77 @@ class FxRateAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ImportRowErrorInline(ReadOnlyInline):
+    model = ImportRowError
+    fields = ("row_number", "column", "reason")
+    readonly_fields = fields
+    max_num = 0
+
+    # A file may carry thousands of bad rows; the first 100 here, all of them on the row error list.
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)
+        ids = list(queryset.order_by("row_number").values_list("pk", flat=True)[:100])
+        return queryset.filter(pk__in=ids)
+
+
+@admin.register(StatementImport)
+class StatementImportAdmin(ReadOnlyAdmin):
+    """Staff read imports here; an import runs only through its pipeline (page, API, worker)."""
+
+    list_display = (
+        "public_id",
+        "agency",
+        "original_name",
+        "status",
+        "rows_total",
+        "imported_count",
+        "error_count",
+        "created_at",
+    )
+    list_filter = ("status", "format", "agency")
+    search_fields = ("=public_id", "original_name", "=content_sha256")
+    list_select_related = ("agency",)
+    fields = (
+        "public_id",
+        "agency",
+        "original_name",
+        "format",
+        "encoding",
+        "content_sha256",
+        "status",
+        "is_all_or_nothing",
+        "rows_total",
+        "rows_done",
+        "imported_count",
+        "duplicate_count",
+        "error_count",
+        "adjustment_count",
+        "exception_count",
+        "message",
+        "attempts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "lines",
+    )
+    readonly_fields = fields
+    inlines = [ImportRowErrorInline]
+
+    @admin.display(description=_("income lines"))
+    def lines(self, statement_import: StatementImport) -> str:
+        url = (
+            reverse("admin:income_incomeline_changelist")
+            + f"?statement_import__id__exact={statement_import.pk}"
+        )
+        return format_html('<a href="{}">{}</a>', url, _("the lines this import recorded"))
+
+
+@admin.register(ImportRowError)
+class ImportRowErrorAdmin(ReadOnlyAdmin):
+    list_display = ("statement_import", "row_number", "column", "reason")
+    search_fields = ("=statement_import__public_id",)
+    list_select_related = ("statement_import",)
+    readonly_fields = ("statement_import", "row_number", "column", "reason")

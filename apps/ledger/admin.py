@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten, flatten_fieldsets
 from django.http import HttpRequest
 
+from apps.common.admin import ReadOnlyAdmin
 from apps.common.money import format_money
 from apps.ledger.models import (
     Account,
@@ -16,21 +17,6 @@ from apps.ledger.models import (
     JournalEntry,
     Posting,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """No add, change or delete, and no delete action: corrections are reversing entries."""
-
-    actions = None  # removes "delete selected" (and any other bulk action) from the list page
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PostingInline(admin.TabularInline):

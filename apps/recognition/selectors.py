@@ -547,3 +547,24 @@ def period_list(*, agency: Any) -> list[PeriodRow]:
         )
         for month in sorted(set(closed) | set(income) | set(waiting), reverse=True)
     ]
+
+
+def entry_line_ids(*, entry_id: int, limit: int = 50) -> tuple[list[int], int]:
+    """(the first `limit` income line ids a journal entry covers, in ordinal order; how many it
+    covers), read through the entry's cover and the allocations' (agency, version, ordinal) key,
+    so an audit from an entry back to its lines costs two indexed queries at any ledger size."""
+    cover = EntryCover.objects.filter(entry_id=entry_id).first()
+    if cover is None:
+        return [], 0
+    ids = list(
+        LineAllocation.objects.filter(
+            agency_id=cover.agency_id,
+            contract_version_id=cover.contract_version_id,
+            ordinal__gte=cover.first_ordinal,
+            ordinal__lte=cover.last_ordinal,
+            entry_id=entry_id,
+        )
+        .order_by("ordinal")
+        .values_list("line_id", flat=True)[:limit]
+    )
+    return ids, cover.line_count
