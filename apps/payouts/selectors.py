@@ -73,3 +73,30 @@ def tax_profile_list_for_actor(*, actor: Any) -> QuerySet[TaxProfile]:
     if creator_id is not None:
         condition |= Q(creator_id=creator_id)
     return TaxProfile.objects.filter(condition).select_related("agency", "creator")
+
+
+# --- read by the statements app (apps/statements): the statement was reached through its own
+# scoped selector, so these take the agency and creators it names, not an actor.
+
+WITHHELD_STATUSES = (PayoutItem.Status.APPROVED, PayoutItem.Status.PAID, PayoutItem.Status.FAILED)
+
+
+def payout_items_withheld_in_month(
+    *, agency_id: int, period: str, creator_ids: list[int], currency: str | None = None
+) -> QuerySet[PayoutItem]:
+    """The items whose tax was withheld in `period`, with their recorded computation: approved,
+    paid or failed (a failed one's tax was returned afterwards). An item's tax and approval
+    entries are posted on its approval day, which is always in its batch's payment month
+    (payout_batch_approve refuses any other), so the payment month is the month they count in."""
+    items = PayoutItem.objects.filter(
+        agency_id=agency_id, period=period, creator_id__in=creator_ids, status__in=WITHHELD_STATUSES
+    )
+    if currency is not None:
+        items = items.filter(currency=currency)
+    return items.select_related("batch").order_by("creator_id", "approved_at", "pk")
+
+
+def tax_profiles_of_creators(*, agency_id: int, creator_ids: list[int]) -> dict[int, TaxProfile]:
+    """The agency's tax profile of each of these creators that has one: one query."""
+    profiles = TaxProfile.objects.filter(agency_id=agency_id, creator_id__in=creator_ids)
+    return {profile.creator_id: profile for profile in profiles}

@@ -4,8 +4,8 @@ PDF renders the same on every server.
 
 What the printed hash covers: a file cannot contain its own SHA-256, so the PDF carries the
 SHA-256 of the statement's canonical content (apps.statements.selectors.statement_content: the
-number, parties, month, every figure, every line and its share, the due dates and the ledger
-head), printed on the page and in the PDF metadata (`fenrunstatementsha256`). The SHA-256 of the
+number, parties, month, every figure, every line and its share, each payout's withholding
+computation, the due dates and the ledger head), printed on the page and in the PDF metadata (`fenrunstatementsha256`). The SHA-256 of the
 PDF file itself is stored when it is rendered and shown on the statement's page and in the API,
 so a downloaded copy can be checked byte for byte as well.
 
@@ -24,7 +24,7 @@ from apps.contracts.rendering.pdf import FONT_FAMILY, FONT_FILES
 from apps.statements.models import Statement
 
 if TYPE_CHECKING:
-    from apps.statements.selectors import StatementLine
+    from apps.statements.selectors import StatementLine, StatementWithholding, WithholdingFigure
 
 METADATA_CONTENT_HASH = "fenrunstatementsha256"
 METADATA_NUMBER = "fenrunstatementnumber"
@@ -64,10 +64,45 @@ LABELS: dict[str, tuple[str, str]] = {
     "ledger_head": ("Ledger position when published", "发布时的账本位置"),
     "published": ("Published", "发布时间"),
     "no_lines": ("No income lines this month.", "本月无收入明细。"),
+    "withholding": ("Tax withheld: the computation of each payout", "代扣税款：每笔付款的计算过程"),
+    "payout": ("Payout", "付款"),
+    "paid_on": ("Payment day", "付款日"),
+    "method": ("Withholding method", "预扣方式"),
+    "payout_failed": (
+        "This payout failed: its money and its tax went back to the creator's balance.",
+        "该笔付款失败：款项及税款已退回创作者余额。",
+    ),
     "check": (
         "Each figure is a sum of ledger postings; open the statement in Fenrun to see each line's explanation.",
         "每个金额均为账本分录之和；在分润中打开结算单可查看每条明细的分成说明。",
     ),
+}
+# The withholding computation's figures (apps.statements.selectors.WITHHOLDING_FIGURES), worded
+# as docs/withholding.md words them.
+WITHHOLDING_LABELS: dict[str, tuple[str, str]] = {
+    "month": ("Tax month", "所属月份"),
+    "payout_gross": ("This payout, before tax", "本次支付金额（税前）"),
+    "month_paid_before": ("Paid earlier in the month", "本月此前已支付"),
+    "gross": ("Income of the month", "本月收入合计"),
+    "expense": ("Expense deduction", "减除费用"),
+    "taxable": ("Taxable income", "应纳税所得额"),
+    "months_counted": ("Months paid this year", "本年已支付月份数"),
+    "ytd_income": ("Income, year to date", "累计收入"),
+    "ytd_expense": ("Expense deduction, year to date (20 %)", "累计减除费用（20%）"),
+    "ytd_allowance": ("Basic deduction, year to date (5,000.00 a month)", "累计基本减除费用（每月5,000元）"),
+    "ytd_taxable": ("Taxable income, year to date", "累计应纳税所得额"),
+    "rate": ("Rate", "税率"),
+    "quick_deduction": ("Quick deduction", "速算扣除数"),
+    "ytd_tax": ("Tax, year to date", "累计应预扣税额"),
+    "tax": ("Tax of the month", "本月应预扣税额"),
+    "ytd_withheld": ("Withheld in the year, this month included", "本年累计已预扣税额（含本月）"),
+    "month_withheld_before": ("Withheld earlier in the month", "本月此前已预扣税额"),
+    "payout_tax": ("Tax withheld on this payout", "本次预扣税额"),
+}
+METHOD_LABELS: dict[str, tuple[str, str]] = {
+    "none": ("None: the creator invoices", "不预扣（开具发票结算）"),
+    "per_payment": ("Per payment (labour remuneration)", "按次预扣（劳务报酬所得）"),
+    "cumulative": ("Cumulative (year to date)", "累计预扣法"),
 }
 FIGURE_ORDER = Statement.FIGURES  # the page's and the PDF's order
 
@@ -86,6 +121,7 @@ _STYLESHEET = """
   .total td {{ font-weight: 700; }}
   .zh {{ color: #333; }}
   .hash {{ word-break: break-all; font-size: 8.5pt; }}
+  table.withholding {{ page-break-inside: avoid; }}
 """
 
 
@@ -105,7 +141,38 @@ def _url_fetcher() -> Any:
     return ShippedFontsOnly()
 
 
-def render_statement_pdf(statement: Statement, lines: list[StatementLine]) -> bytes:
+def _figure_text(figure: WithholdingFigure, currency: str) -> str:
+    if figure.minor is not None:
+        return format_money(figure.minor, currency)
+    if figure.kind == "percent":
+        return f"{figure.value} %"
+    return figure.value
+
+
+def _withholding_rows(withholdings: list[StatementWithholding]) -> list[dict[str, Any]]:
+    return [
+        {
+            "public_id": str(item.item_public_id),
+            "paid_on": item.paid_on.isoformat(),
+            "method": {"en": METHOD_LABELS[item.method][0], "zh": METHOD_LABELS[item.method][1]},
+            "is_failed": item.is_failed,
+            "figures": [
+                {
+                    "en": WITHHOLDING_LABELS[figure.name][0],
+                    "zh": WITHHOLDING_LABELS[figure.name][1],
+                    "value": _figure_text(figure, item.currency),
+                    "is_total": figure.name == "payout_tax",
+                }
+                for figure in item.figures
+            ],
+        }
+        for item in withholdings
+    ]
+
+
+def render_statement_pdf(
+    statement: Statement, lines: list[StatementLine], withholdings: list[StatementWithholding]
+) -> bytes:
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
@@ -144,6 +211,7 @@ def render_statement_pdf(statement: Statement, lines: list[StatementLine]) -> by
                 }
                 for line in lines
             ],
+            "withholdings": _withholding_rows(withholdings),
             "metadata_hash": METADATA_CONTENT_HASH,
             "metadata_number": METADATA_NUMBER,
         },

@@ -23,11 +23,12 @@ from uuid import UUID
 from django.db.models import Count, Q, QuerySet, Sum
 
 from apps.agencies.time import agency_local_date, agency_today
-from apps.common.money import to_decimal_string
+from apps.common.money import to_decimal_string, to_minor
 from apps.common.tenancy import get_scoped_or_404, scope_for
 from apps.contracts.models import ContractVersion
 from apps.ledger.models import Account, JournalEntry, LedgerHead, Posting
 from apps.ledger.services import canonical_json
+from apps.payouts.selectors import payout_items_withheld_in_month
 from apps.recognition.models import LineAllocation
 from apps.recognition.period_close import period_bounds
 from apps.recognition.replay import rule_set_of_snapshot
@@ -173,6 +174,121 @@ def line_counts(
         .values_list("creator_id", "currency", "count")
     )
     return {(creator, currency): count for creator, currency, count in rows}
+
+
+# --- tax withheld: each payout's computation --------------------------------------------------------
+
+# The figures of a payout item's recorded computation (docs/withholding.md's names), in reading
+# order, and how each is written: money (a decimal string of yuan), a percent, a count or text.
+# A method records only its own figures; the others are absent and not shown.
+WITHHOLDING_FIGURES: tuple[tuple[str, str], ...] = (
+    ("month", "text"),
+    ("payout_gross", "money"),
+    ("month_paid_before", "money"),
+    ("gross", "money"),
+    ("expense", "money"),
+    ("taxable", "money"),
+    ("months_counted", "count"),
+    ("ytd_income", "money"),
+    ("ytd_expense", "money"),
+    ("ytd_allowance", "money"),
+    ("ytd_taxable", "money"),
+    ("rate", "percent"),
+    ("quick_deduction", "money"),
+    ("ytd_tax", "money"),
+    ("tax", "money"),
+    ("ytd_withheld", "money"),
+    ("month_withheld_before", "money"),
+    ("payout_tax", "money"),
+)
+
+
+@dataclass(frozen=True)
+class WithholdingFigure:
+    name: str
+    kind: str  # money | percent | count | text
+    value: str  # as recorded: "1234.56", "20", "3", "2026-10"
+    minor: int | None  # money only, in the item's currency
+
+
+@dataclass(frozen=True)
+class StatementWithholding:
+    """One payout of the statement's month and the computation recorded on it when it was prepared."""
+
+    item_public_id: UUID
+    paid_on: datetime.date  # the batch's payment day
+    status: str
+    status_label: str
+    method: str
+    method_label: str
+    currency: str
+    gross_minor: int
+    tax_minor: int
+    net_minor: int
+    computation: dict[str, Any]  # the item's `withholding` document, as recorded
+    figures: tuple[WithholdingFigure, ...]
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == "failed"
+
+
+def _withholding_figures(computation: dict[str, Any], currency: str) -> tuple[WithholdingFigure, ...]:
+    figures = []
+    for name, kind in WITHHOLDING_FIGURES:
+        if name not in computation:
+            continue
+        value = str(computation[name])
+        figures.append(
+            WithholdingFigure(
+                name=name,
+                kind=kind,
+                value=value,
+                minor=to_minor(value, currency) if kind == "money" else None,
+            )
+        )
+    return tuple(figures)
+
+
+def statement_withholdings(*, statement: Statement) -> list[StatementWithholding]:
+    """The payouts whose tax the statement's month withheld, each with its computation: one query."""
+    return statement_withholdings_many(statements=[statement]).get(statement.pk, [])
+
+
+def statement_withholdings_many(*, statements: list[Statement]) -> dict[int, list[StatementWithholding]]:
+    """statement_withholdings of many statements of one agency and month at once: one query."""
+    if not statements:
+        return {}
+    agency_id, period = statements[0].agency_id, statements[0].period
+    if any(item.agency_id != agency_id or item.period != period for item in statements):
+        raise ValueError("statement_withholdings_many reads one agency's month")
+    by_key = {(item.creator_id, item.currency): item.pk for item in statements}
+    found: dict[int, list[StatementWithholding]] = {item.pk: [] for item in statements}
+    items = payout_items_withheld_in_month(
+        agency_id=agency_id, period=period, creator_ids=sorted({item.creator_id for item in statements})
+    )
+    for item in items:
+        statement_id = by_key.get((item.creator_id, item.currency))
+        if statement_id is None:
+            continue
+        computation = item.withholding if isinstance(item.withholding, dict) else {}
+        found[statement_id].append(
+            StatementWithholding(
+                item_public_id=item.public_id,
+                paid_on=item.batch.as_of,
+                status=item.status,
+                status_label=str(item.get_status_display()),
+                method=item.method,
+                method_label=str(item.get_method_display()),
+                currency=item.currency,
+                gross_minor=item.gross_minor,
+                tax_minor=item.tax_minor,
+                net_minor=item.net_minor,
+                computation=computation,
+                figures=_withholding_figures(computation, item.currency),
+            )
+        )
+    return found
 
 
 # --- due dates from the contract ----------------------------------------------------------------
@@ -339,9 +455,14 @@ def ledger_head(*, agency_id: int) -> tuple[int, str]:
     return head if head is not None else (0, GENESIS_HASH)
 
 
-def statement_content(*, statement: Statement, lines: list[StatementLine]) -> dict[str, Any]:
+def statement_content(
+    *, statement: Statement, lines: list[StatementLine], withholdings: list[StatementWithholding]
+) -> dict[str, Any]:
     """What a statement says, as one JSON document: its SHA-256 (`content_sha256`) is printed on
-    the PDF and put in its metadata. Amounts as decimal strings, days as ISO dates."""
+    the PDF and put in its metadata. Amounts as decimal strings, days as ISO dates.
+
+    Format 2 adds each payout's withholding computation as it was recorded on the item (an
+    item's money and computation never change; its status does, so it is left out)."""
     currency = statement.currency
     corrected = statement.corrects
 
@@ -349,7 +470,7 @@ def statement_content(*, statement: Statement, lines: list[StatementLine]) -> di
         return to_decimal_string(minor, code)
 
     return {
-        "format": "fenrun-statement-1",
+        "format": "fenrun-statement-2",
         "agency": str(statement.agency.public_id),
         "creator": str(statement.creator.public_id),
         "period": statement.period,
@@ -375,6 +496,9 @@ def statement_content(*, statement: Statement, lines: list[StatementLine]) -> di
                 "creator_share": money(line.creator_share_minor),
             }
             for line in lines
+        ],
+        "withholding": [
+            {"payout": str(item.item_public_id), "computation": item.computation} for item in withholdings
         ],
     }
 

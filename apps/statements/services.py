@@ -44,6 +44,8 @@ from apps.statements.selectors import (
     statement_lines,
     statement_lines_many,
     statement_terms_many,
+    statement_withholdings,
+    statement_withholdings_many,
     superseded_by,
 )
 
@@ -156,6 +158,7 @@ def _publish_locked(statements: list[Statement], counter: StatementCounter, acto
         return []
     head = ledger_head(agency_id=statements[0].agency_id)
     lines = statement_lines_many(statements=statements)
+    withholdings = statement_withholdings_many(statements=statements)
     now = timezone.now()
     for statement in statements:
         counter.last_number += 1
@@ -165,7 +168,9 @@ def _publish_locked(statements: list[Statement], counter: StatementCounter, acto
         statement.published_by_id = getattr(actor, "pk", None)
         statement.ledger_head_seq, statement.ledger_head_hash = head
         statement.content_sha256 = content_sha256(
-            statement_content(statement=statement, lines=lines[statement.pk])
+            statement_content(
+                statement=statement, lines=lines[statement.pk], withholdings=withholdings[statement.pk]
+            )
         )
     # One UPDATE for the month: only the number and the hash differ from row to row (Django's
     # bulk_update built a CASE per field and row: 2.4 s for 1,000 statements).
@@ -321,7 +326,9 @@ def statement_pdf_render(*, statement_id: int) -> Statement:
         )
         if statement.status != Statement.Status.PUBLISHED or statement.pdf_sha256:
             return statement
-        pdf_bytes = render_statement_pdf(statement, statement_lines(statement=statement))
+        pdf_bytes = render_statement_pdf(
+            statement, statement_lines(statement=statement), statement_withholdings(statement=statement)
+        )
         statement.pdf.save(
             f"{statement.agency.public_id}-{statement.number:06d}.pdf", ContentFile(pdf_bytes), save=False
         )

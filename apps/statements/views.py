@@ -5,6 +5,8 @@ a 4xx page with its sentence (page_errors)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,6 +30,7 @@ from apps.statements.selectors import (
     statement_lateness,
     statement_lines,
     statement_list_for_actor,
+    statement_withholdings,
     superseded_by,
 )
 from apps.statements.services import (
@@ -53,6 +56,41 @@ FIGURE_LABELS = {
     "adjustments_minor": gettext_lazy("Other adjustments"),
     "closing_minor": gettext_lazy("Closing balance"),
 }
+
+# The withholding computation's figures (apps.statements.selectors.WITHHOLDING_FIGURES).
+WITHHOLDING_LABELS = {
+    "month": gettext_lazy("Tax month"),
+    "payout_gross": gettext_lazy("This payout, before tax"),
+    "month_paid_before": gettext_lazy("Paid earlier in the month"),
+    "gross": gettext_lazy("Income of the month"),
+    "expense": gettext_lazy("Expense deduction"),
+    "taxable": gettext_lazy("Taxable income"),
+    "months_counted": gettext_lazy("Months paid this year"),
+    "ytd_income": gettext_lazy("Income, year to date"),
+    "ytd_expense": gettext_lazy("Expense deduction, year to date (20 %)"),
+    "ytd_allowance": gettext_lazy("Basic deduction, year to date (5,000.00 a month)"),
+    "ytd_taxable": gettext_lazy("Taxable income, year to date"),
+    "rate": gettext_lazy("Rate"),
+    "quick_deduction": gettext_lazy("Quick deduction"),
+    "ytd_tax": gettext_lazy("Tax, year to date"),
+    "tax": gettext_lazy("Tax of the month"),
+    "ytd_withheld": gettext_lazy("Withheld in the year, this month included"),
+    "month_withheld_before": gettext_lazy("Withheld earlier in the month"),
+    "payout_tax": gettext_lazy("Tax withheld on this payout"),
+}
+
+
+def _withholding_rows(statement: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "item": item,
+            "figures": [
+                {"name": figure.name, "label": WITHHOLDING_LABELS[figure.name], "figure": figure}
+                for figure in item.figures
+            ],
+        }
+        for item in statement_withholdings(statement=statement)
+    ]
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -118,6 +156,7 @@ def statement_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "statement": statement,
             "figures": figures,
             "lines": statement_lines(statement=statement),
+            "withholdings": _withholding_rows(statement),
             "lateness": statement_lateness(statement=statement),
             "superseded_by": superseded_by(statement=statement) if statement.is_published else None,
             "can_publish": can_publish(actor=request.user, agency_id=statement.agency_id),

@@ -8,7 +8,7 @@ expenses up to 15 %, creator 70 %; everything else creator 60 %), statement 10 d
   a 1,000.00 gift → 600.00 and its refund of 200.00 → −120.00; income share 34,080.00, closing 34,680.00.
 Creator A2, bilibili, creator 60 %, half of each share recoups an advance, a monthly minimum
 guarantee of 1,000.00: a 300.00 advance in September, a 500.00 gift in October; the close tops up.
-October is closed; November and December are open.
+October is closed (`october`; `october_open` before the close); November and December are open.
 """
 
 from __future__ import annotations
@@ -75,7 +75,14 @@ def post_payout(world: Any, creator: Any, *, day: datetime.date, gross: int, tax
 
 
 @pytest.fixture
-def october(statement_world: Any) -> Any:
+def october(october_open: Any) -> Any:
+    period_close(agency=october_open.agency_a, period=MONTH, actor=october_open.finance_a)
+    return october_open
+
+
+@pytest.fixture
+def october_open(statement_world: Any) -> Any:
+    """The seeded October before it is closed (a test may pay in it first)."""
     world = statement_world
     active_contract(world, statement_days=10, payment_days=20, late_interest_percent=Decimal("7.30"))
     sign_contract(world, world.creator_a2, ["bilibili"], A2_RULES)
@@ -120,6 +127,5 @@ def october(statement_world: Any) -> Any:
         "R-10,2026-10-20T10:00:00+08:00,douyin,dy_a,live_gifts,-200.00,CNY,,G-10,@refund",
         "B-10,2026-10-04T10:00:00+08:00,bilibili,bl_552,live_gifts,500.00,CNY,,,Live gifts",
     )
-    period_close(agency=agency, period=MONTH, actor=world.finance_a)
     world.month = MONTH
     return world

@@ -26,6 +26,7 @@ from apps.statements.selectors import (
     statement_lateness,
     statement_lines,
     statement_list_for_actor,
+    statement_withholdings,
 )
 from apps.statements.services import (
     statement_acknowledge,
@@ -118,11 +119,38 @@ class LatenessOutput(serializers.Serializer):
     )
 
 
+class WithholdingOutput(serializers.Serializer):
+    payout = serializers.UUIDField(source="item_public_id")
+    paid_on = serializers.DateField()
+    status = serializers.CharField()
+    method = serializers.CharField()
+    gross = serializers.SerializerMethodField()
+    tax = serializers.SerializerMethodField()
+    net = serializers.SerializerMethodField()
+    computation = serializers.JSONField(
+        help_text="As recorded on the payout, with docs/withholding.md's names."
+    )
+
+    def get_gross(self, item: Any) -> str:
+        return _money(item.gross_minor, item.currency)
+
+    def get_tax(self, item: Any) -> str:
+        return _money(item.tax_minor, item.currency)
+
+    def get_net(self, item: Any) -> str:
+        return _money(item.net_minor, item.currency)
+
+
 class StatementDetailOutput(StatementOutput):
     url = serializers.SerializerMethodField()
     difference = serializers.SerializerMethodField()
     lines = serializers.SerializerMethodField()
+    withholding = serializers.SerializerMethodField()
     lateness = serializers.SerializerMethodField()
+
+    @extend_schema_field(WithholdingOutput(many=True))
+    def get_withholding(self, statement: Statement) -> Any:
+        return WithholdingOutput(statement_withholdings(statement=statement), many=True).data
 
     def get_url(self, statement: Statement) -> str:
         return statement_url(statement, self.context.get("base_url", ""))
