@@ -53,6 +53,9 @@ class Account(models.Model):
         DEDUCTION = "deduction", _("Deduction")  # key: the rule's deduction id
         INCOME_CLEARING = "income_clearing", _("Income clearing")
         GUARANTEE_TOP_UP = "guarantee_top_up", _("Guarantee top-up")
+        # The agency's expense of interest on late payments to creators (debit-normal, like the
+        # guarantee top-up expense): posted by apps/statements when the agency decides to.
+        LATE_INTEREST = "late_interest", _("Late payment interest")
         TAX_WITHHOLDING_PAYABLE = "tax_withholding_payable", _("Tax withholding payable")
         PAYOUTS_IN_FLIGHT = "payouts_in_flight", _("Payouts in flight")
         BANK = "bank", _("Bank / cash")
@@ -138,6 +141,7 @@ class JournalEntry(models.Model):
         GUARANTEE_TOP_UP = "guarantee_top_up", _("Guarantee top-up")
         ADVANCE = "advance", _("Advance")
         PAYOUT = "payout", _("Payout")
+        LATE_INTEREST = "late_interest", _("Late payment interest")
         MANUAL_ADJUSTMENT = "manual_adjustment", _("Manual adjustment")
         REVERSAL = "reversal", _("Reversal")
 
