@@ -67,6 +67,11 @@ class TermsForm(forms.Form):
         min_value=0,
         max_value=100,
     )
+    payout_threshold = forms.CharField(
+        label=_("Payout threshold"),
+        max_length=20,
+        help_text=_("The smallest payout after tax; a smaller balance waits for a later batch."),
+    )
     audit_right = forms.BooleanField(label=_("Creator may audit platform statements"), required=False)
     termination_notice_days = forms.IntegerField(
         label=_("Termination notice (days)"), min_value=0, max_value=3650
@@ -96,6 +101,7 @@ class TermsForm(forms.Form):
         initial["termination_fee_cap"] = to_decimal_string(
             version.termination_fee_cap_minor, version.currency
         )
+        initial["payout_threshold"] = to_decimal_string(version.payout_threshold_minor, version.currency)
         initial["rule_set"] = json.dumps(version.rule_set, ensure_ascii=False, indent=2)
         return initial
 
@@ -121,10 +127,19 @@ class TermsForm(forms.Form):
         except MoneyError as error:
             raise forms.ValidationError(str(error)) from None
 
+    def clean_payout_threshold(self) -> int:
+        try:
+            return to_minor(
+                self.cleaned_data["payout_threshold"], self.version.currency, allow_thousands=True
+            )
+        except MoneyError as error:
+            raise forms.ValidationError(str(error)) from None
+
     def terms(self) -> dict[str, Any]:
         """The cleaned terms as the services take them."""
         data = dict(self.cleaned_data)
         data["termination_fee_cap_minor"] = data.pop("termination_fee_cap")
+        data["payout_threshold_minor"] = data.pop("payout_threshold")
         if self.version.is_amendment:
             data.pop("start_date", None)
         return data

@@ -122,6 +122,7 @@ TERM_FIELDS = (
     "statement_days",
     "payment_days",
     "late_interest_percent",
+    "payout_threshold_minor",
     "audit_right",
     "termination_notice_days",
     "termination_fee_cap_minor",
@@ -182,6 +183,9 @@ class ContractVersion(models.Model):
     late_interest_percent = models.DecimalField(
         _("late payment interest (% per year)"), max_digits=5, decimal_places=2, default=0
     )
+    # The smallest net (after tax) a payout batch pays the creator, in minor units of `currency`
+    # like the fee cap: below it the balance waits for a later batch (apps/payouts/services.py).
+    payout_threshold_minor = models.BigIntegerField(_("payout threshold"), default=10_000)
     audit_right = models.BooleanField(_("creator may audit platform statements"), default=True)
     termination_notice_days = models.PositiveIntegerField(_("termination notice (days)"), default=30)
     termination_fee_cap_minor = models.BigIntegerField(_("termination fee cap"), default=0)
@@ -220,6 +224,9 @@ class ContractVersion(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(termination_fee_cap_minor__gte=0), name="contract_version_fee_cap_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(payout_threshold_minor__gte=0), name="contract_version_payout_threshold_positive"
             ),
             models.CheckConstraint(
                 condition=Q(late_interest_percent__gte=0) & Q(late_interest_percent__lte=100),

@@ -206,6 +206,12 @@ def _validate_terms(version: ContractVersion, *, base: ContractVersion | None) -
             code="invalid_fee_cap",
             field="termination_fee_cap",
         )
+    if version.payout_threshold_minor < 0:
+        raise _field_error(
+            _("The payout threshold cannot be negative."),
+            code="invalid_payout_threshold",
+            field="payout_threshold",
+        )
     if not is_known_currency(version.currency):
         raise _field_error(_("Unknown currency."), code="invalid_currency", field="currency")
     if not 1 <= version.offer_valid_days <= 90:
@@ -262,6 +268,8 @@ def _terms_from_template(
         if not 1 <= months <= 1200:
             raise ValueError(months)
         fee_cap_minor = to_minor(str(defaults.pop("termination_fee_cap", "0")), currency)
+        if "payout_threshold" in defaults:  # a decimal string in the template, like the fee cap
+            defaults["payout_threshold_minor"] = to_minor(str(defaults.pop("payout_threshold")), currency)
         terms = {field: value for field, value in defaults.items() if field in EDITABLE_TERMS}
         if "late_interest_percent" in terms:
             terms["late_interest_percent"] = Decimal(str(terms["late_interest_percent"]))

@@ -89,6 +89,7 @@ class VersionOutput(serializers.Serializer):
     statement_days = serializers.IntegerField()
     payment_days = serializers.IntegerField()
     late_interest_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+    payout_threshold = serializers.SerializerMethodField()
     audit_right = serializers.BooleanField()
     termination_notice_days = serializers.IntegerField()
     termination_fee_cap = serializers.SerializerMethodField()
@@ -108,6 +109,9 @@ class VersionOutput(serializers.Serializer):
 
     def get_termination_fee_cap(self, version: Any) -> str:
         return to_decimal_string(version.termination_fee_cap_minor, version.currency)
+
+    def get_payout_threshold(self, version: Any) -> str:
+        return to_decimal_string(version.payout_threshold_minor, version.currency)
 
     def get_worked_examples(self, version: Any) -> list[dict[str, Any]]:
         """Amounts as decimal strings, like every amount the API returns."""
@@ -177,6 +181,12 @@ class TermsInput(serializers.Serializer):
     statement_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
     payment_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
     late_interest_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    payout_threshold = serializers.RegexField(
+        r"^\d+(\.\d+)?$",
+        max_length=40,
+        required=False,
+        help_text="The smallest payout after tax, e.g. 100.00; a smaller balance waits for a later batch.",
+    )
     audit_right = serializers.BooleanField(required=False)
     termination_notice_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
     termination_fee_cap = serializers.RegexField(r"^\d+(\.\d+)?$", max_length=40, required=False)
@@ -186,17 +196,16 @@ class TermsInput(serializers.Serializer):
 
 
 def terms_from_input(data: dict[str, Any], *, currency: str) -> dict[str, Any]:
-    """Turn a decimal-string fee cap into minor units; every other term is already typed."""
+    """Turn the decimal-string amounts (fee cap, payout threshold) into minor units; every other
+    term is already typed."""
     terms = dict(data)
-    if "termination_fee_cap" in terms:
+    for field in ("termination_fee_cap", "payout_threshold"):
+        if field not in terms:
+            continue
         try:
-            terms["termination_fee_cap_minor"] = to_minor(
-                terms.pop("termination_fee_cap"), terms.get("currency", currency)
-            )
+            terms[f"{field}_minor"] = to_minor(terms.pop(field), terms.get("currency", currency))
         except MoneyError as error:
-            raise ApplicationError(
-                str(error), code="invalid_amount", extra={"field": "termination_fee_cap"}
-            ) from None
+            raise ApplicationError(str(error), code="invalid_amount", extra={"field": field}) from None
     return terms
 
 

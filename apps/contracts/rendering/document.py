@@ -121,6 +121,7 @@ def term_rows(version: ContractVersion) -> list[tuple[str, str, str]]:
         ("statement_days", _("Statement due"), _("%(days)s days after period close") % {"days": version.statement_days}),
         ("payment_days", _("Payment due"), _("%(days)s days after period close") % {"days": version.payment_days}),
         ("late_interest_percent", _("Late payment interest"), _("%(percent)s%% per year") % {"percent": version.late_interest_percent}),
+        ("payout_threshold_minor", _("Payout threshold"), money(version.payout_threshold_minor)),
         ("audit_right", _("Creator may audit platform statements"), yes_no(version.audit_right)),
         ("termination_notice_days", _("Termination notice"), _("%(days)s days") % {"days": version.termination_notice_days}),
         ("termination_fee_cap_minor", _("Termination fee cap"), money(version.termination_fee_cap_minor)),
