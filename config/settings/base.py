@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.deals",
     "apps.payouts",
     "apps.statements",
+    "apps.invitations",
     "apps.demo",  # the top floor: seed_demo only, nothing imports it
 ]
 
