@@ -7,8 +7,10 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from apps.agencies.models import Agency, Membership, Representation
+from apps.agencies.time import agency_today
 from apps.common.exceptions import ApplicationError
 from apps.common.money import is_known_currency
 from apps.common.tenancy import forget_scope, require_agency_role
@@ -99,4 +101,36 @@ def representation_close(*, agency: Agency, creator: Any, ended_on: datetime.dat
         return None
     span.ended_on = max(ended_on, span.started_on)
     span.save(update_fields=["ended_on"])
+    return span
+
+
+@transaction.atomic
+def representation_end(*, agency: Agency, creator: Any, actor: Any) -> Representation:
+    """An owner or manager ends the agency's open representation of a creator today (the agency's
+    calendar): from tomorrow no statement row routes to the creator through this agency.
+
+    Refused while a contract with the creator is in force: the contract says the agency represents
+    them, and its end closes the span itself (contract_version_end)."""
+    # Contracts are above agencies (they open and close these spans); this is the one read of
+    # them from here, so the import stays inside the function.
+    from apps.contracts.selectors import contract_versions_in_force_many
+
+    require_agency_role(actor, agency, [Role.OWNER, Role.MANAGER])
+    in_force = contract_versions_in_force_many(agency_id=agency.pk, creator_ids=[creator.pk]).get(creator.pk)
+    if in_force:
+        version = in_force[-1]
+        raise ApplicationError(
+            _(
+                "A contract with this creator is in force until %(date)s (%(title)s): the "
+                "representation ends with it."
+            )
+            % {"date": version.end_date.isoformat(), "title": version.contract.title},
+            code="representation_under_contract",
+        ).with_status(409)
+    span = representation_close(agency=agency, creator=creator, ended_on=agency_today(agency))
+    if span is None:
+        raise ApplicationError(
+            _("%(agency)s does not represent this creator now.") % {"agency": agency.name},
+            code="representation_not_open",
+        ).with_status(409)
     return span

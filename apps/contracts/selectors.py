@@ -524,3 +524,28 @@ def contract_rule_set_documents(*, version_ids: Iterable[int]) -> dict[int, str]
             "SELECT id, rule_set::text FROM contracts_contractversion WHERE id = ANY(%s::bigint[])", [ids]
         )
         return dict(cursor.fetchall())
+
+
+def contract_versions_in_force_many(
+    *, agency_id: int, creator_ids: Iterable[int]
+) -> dict[int, list[ContractVersion]]:
+    """The agency's contract versions in force with many creators, in one query (the roster):
+    {creator id: versions}, the soonest end first. In force: active, or signed by both and waiting
+    for its effective date. Callers pass an agency the actor is a member of."""
+    ids = sorted(set(creator_ids))
+    found: dict[int, list[ContractVersion]] = {}
+    if not ids:
+        return found
+    versions = (
+        ContractVersion.objects.filter(
+            contract__agency_id=agency_id,
+            contract__creator_id__in=ids,
+            status__in=(Status.ACTIVE, Status.SIGNED),
+        )
+        .select_related("contract")
+        .defer("document_html", "document_text", "rule_set", "worked_examples")
+        .order_by("end_date", "pk")
+    )
+    for version in versions:
+        found.setdefault(version.contract.creator_id, []).append(version)
+    return found
