@@ -34,6 +34,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("periods/", include("apps.recognition.api.urls")),
     path("statements/", include("apps.statements.api.urls")),
     path("payouts/", include("apps.payouts.api.urls")),
+    path("invitations/", include("apps.invitations.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -50,6 +51,8 @@ urlpatterns = [
     path("periods/", include("apps.recognition.urls")),
     path("statements/", include("apps.statements.urls")),
     path("payouts/", include("apps.payouts.urls")),
+    path("agency/", include("apps.agencies.urls")),
+    path("invitations/", include("apps.invitations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
