@@ -67,8 +67,9 @@ def _unrecognised(lines: QuerySet[IncomeLine]) -> QuerySet[IncomeLine]:
 def income_line_resolve(
     *, line: IncomeLine, actor: Any, creator: Creator | None = None, dismiss_reason: str | None = None
 ) -> IncomeLine:
-    """Settle an exception by hand: assign the line to a creator (→ matched) or dismiss it as
-    not ours, with a reason (→ dismissed). Invariant: a recognised line is never touched."""
+    """Settle an exception by hand: assign the line to a creator (→ matched, and the agency's
+    recognition enqueued after commit) or dismiss it as not ours, with a reason (→ dismissed).
+    Invariant: a recognised line is never touched."""
     income_recognition_lock(line.agency_id, shared=True)
     # of=("self",): the line is what this settles; locking the joined agency row too made every
     # other settlement and deal edit of the agency wait for this one.
@@ -116,6 +117,12 @@ def income_line_resolve(
             "updated_at",
         ]
     )
+    enqueue = recognition_enqueuer()
+    if line.status == Status.MATCHED and enqueue is not None:
+        # Recognised right away, not at the next periodic sweep: the person who settled it is
+        # looking at the line. After commit (the worker must see the line matched); a broker that
+        # is down loses only this nudge (robust): the sweep still finds the line in its queue.
+        transaction.on_commit(partial(enqueue, agency_id=line.agency_id), robust=True)
     return line
 
 

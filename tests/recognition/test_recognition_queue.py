@@ -9,10 +9,12 @@ import pytest
 from apps.income.models import IncomeLine, RecognitionQueue, StatementImport
 from apps.income.pipeline import statement_import_fail
 from apps.income.services import income_line_resolve
+from apps.ledger.models import Account, AccountBalance
 from apps.recognition.models import LineAllocation
 from apps.recognition.services import agencies_pending, recognize_pending
 from tests.income.conftest import run_import, sign_contract
-from tests.income.test_poison import GIFTS, _bad_zone, _store_rule_set
+from tests.income.test_poison import GIFTS, _bad_zone, _store_rule_set, line_states
+from tests.recognition.conftest import csv
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +87,40 @@ def test_a_failed_import_hands_its_matched_lines_to_the_sweep(statement_world) -
     assert _queued() == {"G-1", "G-2", "G-3"}
     assert recognize_pending(agency=world.agency_a).recognised == 0
     assert _queued() == set()
+
+
+def test_a_line_assigned_by_hand_is_recognised_right_away(
+    statement_world, celery_eager, django_capture_on_commit_callbacks
+) -> None:
+    """Issue 14: the person who settles an exception sees the line recognised when the page
+    reloads, not at the next periodic sweep: the resolution enqueues its agency's recognition
+    after commit (here a real task, run eagerly)."""
+
+    world = statement_world
+    run_import(
+        world,
+        "before-contract.csv",
+        csv(["H-1,2026-11-03T10:00:00+08:00,douyin,dy_88231,live_gifts,100.00,CNY,,,"]),
+    )
+    line = IncomeLine.objects.get(external_id="H-1")
+    assert (line.status, line.exception_reason) == ("exception", "no_contract")
+    sign_contract(world, world.creator_a, ["douyin"])
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        income_line_resolve(line=line, actor=world.owner_a, creator=world.creator_a)
+
+    assert len(callbacks) == 1
+    assert line_states()["H-1"] == "recognised"
+    payable = Account.objects.get(creator=world.creator_a, purpose=Account.Purpose.CREATOR_PAYABLE)
+    assert AccountBalance.objects.get(account=payable).balance_minor < 0  # a credit: owed to the creator
+
+
+def test_a_dismissed_line_enqueues_nothing(statement_world, django_capture_on_commit_callbacks) -> None:
+    world = statement_world
+    run_import(
+        world, "x.csv", csv(["H-2,2026-11-03T10:00:00+08:00,douyin,dy_88231,live_gifts,100.00,CNY,,,"])
+    )
+    line = IncomeLine.objects.get(external_id="H-2")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        income_line_resolve(line=line, actor=world.owner_a, dismiss_reason="Not our creator's")
+    assert callbacks == []
