@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from django.core.cache import caches
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateRange
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -161,6 +161,33 @@ def contract_version_in_force(
             code="ambiguous_contract",
         )
     return found[0] if found else None
+
+
+def contract_payout_threshold_in_force(
+    *, agency_id: int, creator: OuterRef, day: datetime.date, currency: str
+) -> Subquery:
+    """The payout threshold of the creator's contract with the agency in force on `day`, as an
+    expression to annotate a query of many creators with (`creator` names their id column there,
+    e.g. OuterRef("account__creator_id")): one statement for all of them, no query per creator.
+
+    In force: a signed version whose coverage holds the day. Coverage is per platform, so a
+    creator may have several versions in force (one contract for Douyin, another for Bilibili);
+    the lowest threshold counts, because each contract obliges the agency to pay once the balance
+    reaches its own threshold, and the balance is one. A version in another currency than
+    `currency` does not count (its threshold is not an amount in this currency). NULL when no
+    version counts: the caller's default applies."""
+    return Subquery(
+        ContractCoverage.objects.filter(
+            agency_id=agency_id,
+            creator_id=creator,
+            during__contains=day,
+            version__currency=currency,
+        )
+        .order_by()
+        .values("creator_id")
+        .annotate(lowest=Min("version__payout_threshold_minor"))
+        .values("lowest")[:1]
+    )
 
 
 # --- fairness summary -----------------------------------------------------------------------------------

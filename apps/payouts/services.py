@@ -3,9 +3,10 @@
 The lifecycle (docs/payouts.md), every step one transaction, every refusal a sentence:
 
 * `payout_batch_prepare` (owner or finance): every creator of the agency whose creator payable
-  balance, less this month's tax, reaches the threshold, and who has no open item, gets an item
-  taking their whole payable balance. Set-based: one query for the balances, one for the tax
-  profiles, one for the earlier items of the year, one bulk insert. Nothing moves in the ledger.
+  balance, less this month's tax, reaches their threshold (their contract's, 100.00 without
+  one), and who has no open item, gets an item taking their whole payable balance. Set-based:
+  one query for the balances with each creator's threshold joined in, one for the tax profiles,
+  one for the earlier items of the year, one bulk insert. Nothing moves in the ledger.
 * `payout_batch_approve` (owner or finance, not the preparer): re-checks every balance, then
   posts per item the tax entry (creator payable → tax withholding payable) and the approval
   entry (creator payable → payouts in flight) in one ledger_post_many.
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +41,7 @@ from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.money import format_money
 from apps.common.pgarrays import int_array
 from apps.common.tenancy import require_agency_role
+from apps.contracts.selectors import contract_payout_threshold_in_force
 from apps.creators.models import Creator
 from apps.ledger.models import Account, AccountBalance, JournalEntry
 from apps.ledger.selectors import ledger_balances_of_creators
@@ -68,8 +72,8 @@ ItemStatus = PayoutItem.Status
 
 # Who prepares and approves payouts, and marks them paid or failed: they move money.
 PAYOUT_ROLES = (Role.OWNER, Role.FINANCE)
-# The smallest net payout, 100.00, until contracts carry a threshold (ContractVersion has no such
-# field yet); `payout_threshold_minor` is the one place that will read it from the contract.
+# The smallest net payout of a creator without a contract in force (in the batch's currency):
+# the contract's own default (ContractVersion.payout_threshold_minor), 100.00.
 DEFAULT_THRESHOLD_MINOR = 10_000
 # The withholding tables (apps/payouts/withholding.py) are in yuan: a batch pays CNY. Another
 # currency's balance needs converting first (exchange rates), which is not a payout's job.
@@ -128,12 +132,6 @@ def tax_profile_set(
 # --- preparation ------------------------------------------------------------------------------
 
 
-def payout_threshold_minor(*, agency: Agency, currency: str) -> int:
-    """The smallest net a batch pays a creator: 100.00 for every creator until contracts carry a
-    threshold (then this reads it per creator, in the same set-based way)."""
-    return DEFAULT_THRESHOLD_MINOR
-
-
 @dataclass(frozen=True, slots=True)
 class _History:
     """A creator's earlier approved or paid items of the year at this agency."""
@@ -164,11 +162,25 @@ def _check_payment_day(agency: Agency, as_of: datetime.date | None) -> datetime.
     return as_of
 
 
-def _payable_balances(agency: Agency, currency: str) -> list[tuple[int, int, str]]:
-    """(creator id, payable minor > 0, creator type) of every creator the agency owes money, who
-    has no open item and whose payout details are given and not on hold: one query over the
-    balance rows (no posting scan)."""
+@dataclass(frozen=True, slots=True)
+class _Payable:
+    creator_id: int
+    payable_minor: int  # > 0: what the agency owes the creator
+    creator_type: str
+    threshold_minor: int  # the smallest net this creator is paid: their contract's, or the default
+
+
+def _payable_balances(agency: Agency, currency: str, day: datetime.date) -> list[_Payable]:
+    """Every creator the agency owes money, who has no open item and whose payout details are
+    given and not on hold, with the threshold of their contract in force on `day`: one query
+    over the balance rows (no posting scan), the thresholds a subquery of the same statement."""
     open_items = PayoutItem.objects.filter(agency=agency, currency=currency, status__in=PayoutItem.OPEN)
+    threshold = Coalesce(
+        contract_payout_threshold_in_force(
+            agency_id=agency.pk, creator=OuterRef("account__creator_id"), day=day, currency=currency
+        ),
+        Value(DEFAULT_THRESHOLD_MINOR),
+    )
     rows = (
         AccountBalance.objects.filter(
             account__agency=agency,
@@ -182,10 +194,14 @@ def _payable_balances(agency: Agency, currency: str) -> list[tuple[int, int, str
             account__creator__payout_details__changed_at__lte=timezone.now() - PAYOUT_DETAILS_HOLD,
         )
         .exclude(account__creator_id__in=open_items.values("creator_id"))
+        .annotate(threshold=threshold)
         .order_by("account__creator_id")
-        .values_list("account__creator_id", "balance_minor", "account__creator__creator_type")
+        .values_list("account__creator_id", "balance_minor", "account__creator__creator_type", "threshold")
     )
-    return [(creator_id, -balance, creator_type) for creator_id, balance, creator_type in rows]
+    return [
+        _Payable(creator_id, -balance, creator_type, threshold)
+        for creator_id, balance, creator_type, threshold in rows
+    ]
 
 
 def _histories(agency: Agency, currency: str, period: str) -> dict[int, _History]:
@@ -250,7 +266,8 @@ def payout_batch_prepare(
     *, agency: Agency, actor: Any, as_of: datetime.date | None = None, currency: str = PAYOUT_CURRENCY
 ) -> PayoutBatch:
     """Prepare a batch: one item per creator whose payable balance less this month's tax reaches
-    the threshold and who has no open item. Moves no money.
+    their threshold (their contract's in force on the payment day, else DEFAULT_THRESHOLD_MINOR)
+    and who has no open item. Moves no money.
 
     Invariant: a creator has at most one open item (the database's partial unique index); a
     racing preparation that took a creator first makes this one refuse whole (409).
@@ -262,9 +279,8 @@ def payout_batch_prepare(
         )
     as_of = _check_payment_day(agency, as_of)
     period = _period_of(as_of)
-    threshold = payout_threshold_minor(agency=agency, currency=currency)
     with transaction.atomic():
-        balances = _payable_balances(agency, currency)
+        balances = _payable_balances(agency, currency, as_of)
         profiles = dict(TaxProfile.objects.filter(agency=agency).values_list("creator_id", "method"))
         histories = _histories(agency, currency, period)
         batch = PayoutBatch(
@@ -272,19 +288,21 @@ def payout_batch_prepare(
             currency=currency,
             as_of=as_of,
             period=period,
-            threshold_minor=threshold,
+            # The default: each creator's own threshold was joined in with their balance.
+            threshold_minor=DEFAULT_THRESHOLD_MINOR,
             prepared_by=actor,
         )
         items: list[PayoutItem] = []
-        for creator_id, payable, creator_type in balances:
-            method = tax_method_for(creator_type=creator_type, profile_method=profiles.get(creator_id))
+        for row in balances:
+            creator_id, payable = row.creator_id, row.payable_minor
+            method = tax_method_for(creator_type=row.creator_type, profile_method=profiles.get(creator_id))
             tax, document = payout_tax_compute(
                 method=method,
                 period=period,
                 gross_minor=payable,
                 history=histories.get(creator_id, _NO_HISTORY),
             )
-            if payable - tax < threshold:
+            if payable - tax < row.threshold_minor:
                 continue
             items.append(
                 PayoutItem(
@@ -303,9 +321,10 @@ def payout_batch_prepare(
         if not items:
             raise ApplicationError(
                 _(
-                    "No creator is owed %(threshold)s or more after tax, outside an open batch: nothing to pay."
+                    "No creator is owed their payout threshold (their contract's, %(threshold)s without "
+                    "one) or more after tax, outside an open batch: nothing to pay."
                 )
-                % {"threshold": format_money(threshold, currency)},
+                % {"threshold": format_money(DEFAULT_THRESHOLD_MINOR, currency)},
                 code="nothing_to_pay",
             )
         batch.item_count = len(items)

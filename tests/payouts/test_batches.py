@@ -142,7 +142,7 @@ def test_a_second_payout_in_a_month_is_taxed_on_the_months_total(payouts: Payout
 
 def test_nothing_to_pay_is_a_sentence_and_no_batch(payouts: Payouts) -> None:
     payouts.owe(payouts.world.creator_a, 9_999, key="small")
-    with pytest.raises(ApplicationError, match=re.escape("100.00 or more after tax")) as raised:
+    with pytest.raises(ApplicationError, match=re.escape("¥100.00 without one) or more after tax")) as raised:
         _prepare(payouts)
     assert raised.value.code == "nothing_to_pay"
     assert not PayoutBatch.objects.exists()
