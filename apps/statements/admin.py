@@ -7,7 +7,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.statements.models import Statement, StatementAcknowledgement, StatementNotice
+from apps.statements.models import (
+    Statement,
+    StatementAcknowledgement,
+    StatementInterestPosting,
+    StatementNotice,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -48,3 +53,17 @@ class StatementNoticeAdmin(ReadOnlyAdmin):
 @admin.register(StatementAcknowledgement)
 class StatementAcknowledgementAdmin(ReadOnlyAdmin):
     list_display = ("statement", "user", "acknowledged_at")
+
+
+@admin.register(StatementInterestPosting)
+class StatementInterestPostingAdmin(ReadOnlyAdmin):
+    list_display = (
+        "statement",
+        "as_of",
+        "interest_days",
+        "late_interest_percent",
+        "amount_minor",
+        "posted_by",
+        "posted_at",
+    )
+    list_select_related = ("statement", "posted_by")

@@ -19,6 +19,8 @@ entry is about. Signs are turned to the creator's side (what the agency owes the
 * recouped: advances receivable credits of income entries (the advance repaid from the split);
 * income_share: creator payable credits of income and refund entries;
 * guarantee_top_up: creator payable credits of guarantee top-up entries (period close);
+* late_interest: creator payable credits of late interest entries (interest on an earlier
+  month's late payment that the agency posted in this month, apps/statements/services.py);
 * tax: tax withholding payable credits of payout entries;
 * payouts: creator payable debits of payout entries less the tax (what left for the creator's
   account; a failed payout coming back counts negative);
@@ -29,7 +31,7 @@ failed payout's reversed tax and approval entries lower the month's tax and payo
 
 opening is the creator payable balance before the month (the sum of the account's monthly nets,
 AccountPeriodBalance, before it: one grouped query), closing = opening + income_share +
-guarantee_top_up − tax − payouts + adjustments, which is exactly the opening plus the creator
+guarantee_top_up + late_interest − tax − payouts + adjustments, which is exactly the opening plus the creator
 payable account's movement in the month. The ledger's tables are read here, read-only: the
 ledger's selectors offer no grouping by entry kind.
 """
@@ -62,6 +64,7 @@ class Figures:
     recouped_minor: int = 0
     income_share_minor: int = 0
     guarantee_top_up_minor: int = 0
+    late_interest_minor: int = 0
     tax_minor: int = 0
     payouts_minor: int = 0
     adjustments_minor: int = 0
@@ -72,6 +75,7 @@ class Figures:
         return (
             self.income_share_minor
             + self.guarantee_top_up_minor
+            + self.late_interest_minor
             - self.tax_minor
             - self.payouts_minor
             + self.adjustments_minor
@@ -91,6 +95,7 @@ class Figures:
             "recouped_minor": self.recouped_minor,
             "income_share_minor": self.income_share_minor,
             "guarantee_top_up_minor": self.guarantee_top_up_minor,
+            "late_interest_minor": self.late_interest_minor,
             "tax_minor": self.tax_minor,
             "payouts_minor": self.payouts_minor,
             "adjustments_minor": self.adjustments_minor,
@@ -134,6 +139,8 @@ def _add(figures: Figures, purpose: str, is_expenses: bool, kind: str, total: in
     if purpose == Purpose.CREATOR_PAYABLE:
         if kind == Kind.GUARANTEE_TOP_UP:
             figures.guarantee_top_up_minor -= total
+        elif kind == Kind.LATE_INTEREST:
+            figures.late_interest_minor -= total
         elif kind == Kind.PAYOUT:
             figures.payouts_minor += total  # a debit of the payable; the tax is taken out below
         else:

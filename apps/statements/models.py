@@ -11,6 +11,9 @@
 * StatementNotice: the creator was told (email sent once, by the notify task).
 * StatementAcknowledgement: the creator confirmed receipt; a row of its own, so the statement
   itself never changes.
+* StatementInterestPosting: late interest on a published statement that the agency chose to
+  post, one row per posting with its ledger entry (who, when, up to which day, days, rate,
+  amount): the audit trail. Append-only (trigger).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ _FROZEN_COLUMNS = (
     "recouped_minor",
     "income_share_minor",
     "guarantee_top_up_minor",
+    "late_interest_minor",
     "tax_minor",
     "payouts_minor",
     "adjustments_minor",
@@ -84,6 +88,7 @@ class Statement(models.Model):
         "recouped_minor",
         "income_share_minor",
         "guarantee_top_up_minor",
+        "late_interest_minor",
         "tax_minor",
         "payouts_minor",
         "adjustments_minor",
@@ -115,6 +120,8 @@ class Statement(models.Model):
     recouped_minor = models.BigIntegerField(default=0)
     income_share_minor = models.BigIntegerField(default=0)
     guarantee_top_up_minor = models.BigIntegerField(default=0)
+    # Late interest the agency posted in the month (on an earlier month's statement).
+    late_interest_minor = models.BigIntegerField(default=0)
     tax_minor = models.BigIntegerField(default=0)
     payouts_minor = models.BigIntegerField(default=0)
     adjustments_minor = models.BigIntegerField(default=0)
@@ -169,6 +176,7 @@ class Statement(models.Model):
                     closing_minor=models.F("opening_minor")
                     + models.F("income_share_minor")
                     + models.F("guarantee_top_up_minor")
+                    + models.F("late_interest_minor")
                     - models.F("tax_minor")
                     - models.F("payouts_minor")
                     + models.F("adjustments_minor")
@@ -242,3 +250,46 @@ class StatementAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"acknowledgement of {self.statement_id}"
+
+
+class StatementInterestPosting(models.Model):
+    """Late interest the agency posted on a published statement, up to one day (`as_of`).
+
+    `accrued_minor` is the statement's late interest from its payment due date to `as_of`
+    (apps.statements.selectors.statement_lateness); `posted_before_minor` what earlier postings
+    of the same month (the statement or the one it corrects) had posted; `amount_minor` the
+    difference, which this posting's ledger entry credits to the creator's payable."""
+
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="interest_postings")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField(_("interest up to"))
+    currency = models.CharField(max_length=3)
+    late_interest_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    interest_days = models.PositiveIntegerField()
+    unpaid_minor = models.BigIntegerField()
+    accrued_minor = models.BigIntegerField()
+    posted_before_minor = models.BigIntegerField()
+    amount_minor = models.BigIntegerField()
+    entry = models.OneToOneField("ledger.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    posted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["statement_id", "as_of", "pk"]
+        constraints = [
+            # A day is posted once per statement (posting it again returns this row).
+            models.UniqueConstraint(fields=["statement", "as_of"], name="statement_interest_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0)
+                & Q(posted_before_minor__gte=0)
+                & Q(amount_minor=models.F("accrued_minor") - models.F("posted_before_minor")),
+                name="statement_interest_adds_what_accrued",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="protect_update_delete", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"late interest on {self.statement_id} to {self.as_of}: {self.amount_minor} {self.currency}"

@@ -45,6 +45,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "recouped_minor": ("Advance recoupment", "预付款回收"),
     "income_share_minor": ("Your share of income", "您的收入分成"),
     "guarantee_top_up_minor": ("Minimum guarantee top-up", "保底补足"),
+    "late_interest_minor": ("Late payment interest posted", "已入账的逾期付款利息"),
     "tax_minor": ("Tax withheld", "代扣税款"),
     "payouts_minor": ("Payouts", "已付款项"),
     "adjustments_minor": ("Other adjustments", "其他调整"),

@@ -32,7 +32,7 @@ from apps.payouts.selectors import payout_items_withheld_in_month
 from apps.recognition.models import LineAllocation
 from apps.recognition.period_close import period_bounds
 from apps.recognition.replay import rule_set_of_snapshot
-from apps.statements.models import Statement
+from apps.statements.models import Statement, StatementInterestPosting
 
 # Who may draft, publish and correct statements: they fix what the agency owes.
 STATEMENT_PUBLISHERS = ("owner", "finance")
@@ -441,6 +441,22 @@ def statement_lateness(*, statement: Statement, today: datetime.date | None = No
             unpaid_by_day=unpaid_by_day, percent=statement.late_interest_percent
         ),
         late_interest_percent=statement.late_interest_percent,
+    )
+
+
+def interest_postings_of_month(*, statement: Statement) -> QuerySet[StatementInterestPosting]:
+    """The late interest posted for the statement's creator, month and currency: on it, on the
+    statement it corrects or on another correction of the same month (oldest first). What is
+    posted for a month is counted once, whichever statement of the month it was posted on."""
+    return (
+        StatementInterestPosting.objects.filter(
+            statement__agency_id=statement.agency_id,
+            statement__creator_id=statement.creator_id,
+            statement__period=statement.period,
+            statement__currency=statement.currency,
+        )
+        .select_related("statement", "posted_by", "entry")
+        .order_by("as_of", "pk")
     )
 
 

@@ -8,13 +8,17 @@ Invariants:
 * numbers are gapless per agency: the next one is taken under the agency's StatementCounter row
   lock in the publishing transaction, so a rollback gives it back and two publishes queue;
 * a published statement never changes (database trigger), except that its PDF is written once;
-* a correction is a new statement naming the one it corrects; the original stays as it was.
+* a correction is a new statement naming the one it corrects; the original stays as it was;
+* late interest is posted only when the agency decides (statement_late_interest_post), never
+  more than what accrued for the month, whichever statement of the month it is posted on.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,20 +31,33 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.agencies.models import Agency
+from apps.agencies.time import agency_today
 from apps.common.exceptions import ApplicationError, PermissionDenied
+from apps.common.money import format_money
 from apps.common.tenancy import require_agency_role, scope_for
 from apps.income.models import ClosedPeriod
+from apps.ledger.models import Account, JournalEntry
+from apps.ledger.services import PostingSpec, ledger_account_get_or_create, ledger_post
 from apps.recognition.period_close import period_bounds
 from apps.statements.figures import Figures, month_figures
-from apps.statements.models import Statement, StatementAcknowledgement, StatementCounter, StatementNotice
+from apps.statements.models import (
+    Statement,
+    StatementAcknowledgement,
+    StatementCounter,
+    StatementInterestPosting,
+    StatementNotice,
+)
 from apps.statements.selectors import (
     STATEMENT_PUBLISHERS,
+    Lateness,
     Terms,
     content_sha256,
     due_dates,
+    interest_postings_of_month,
     ledger_head,
     line_counts,
     statement_content,
+    statement_lateness,
     statement_lines,
     statement_lines_many,
     statement_terms_many,
@@ -308,6 +325,170 @@ def statement_acknowledge(*, statement: Statement, actor: Any) -> StatementAckno
         statement=statement, defaults={"agency_id": statement.agency_id, "user": actor}
     )
     return acknowledgement
+
+
+# --- late interest: posted when the agency decides -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InterestPosted:
+    posting: StatementInterestPosting
+    created: bool  # False: this day was posted already, and nothing was posted again
+
+
+def _interest_day(statement: Statement, as_of: Any) -> datetime.date:
+    """The day the interest runs to (the agency's today by default): not in the future, and in an
+    open month, because the entry is dated on it and a closed month's figures are final."""
+    today = agency_today(statement.agency)
+    if as_of is None:
+        return today
+    if not isinstance(as_of, datetime.date) or isinstance(as_of, datetime.datetime):
+        raise ApplicationError(
+            _("The interest day must be a calendar date, e.g. 2026-12-03."), code="invalid_as_of"
+        )
+    if as_of > today:
+        raise ApplicationError(
+            _("%(day)s is in the future: interest is posted up to today (%(today)s) at the latest.")
+            % {"day": as_of.isoformat(), "today": today.isoformat()},
+            code="invalid_as_of",
+        )
+    if ClosedPeriod.objects.filter(agency_id=statement.agency_id, period=as_of.strftime("%Y-%m")).exists():
+        raise ApplicationError(
+            _(
+                "%(month)s is closed: interest is posted on a day of an open month, so a closed "
+                "month's statements stay as they are. Post it up to a later day."
+            )
+            % {"month": as_of.strftime("%Y-%m")},
+            code="period_closed",
+        )
+    return as_of
+
+
+def _lock_month(statement: Statement) -> None:
+    """Lock the month's original statement (the one no correction names as `corrects`): every
+    posting of interest for this creator, month and currency takes this one row first, so two
+    postings, on the statement or on its corrections, never count the same interest twice."""
+    Statement.objects.select_for_update(no_key=True).filter(
+        agency_id=statement.agency_id,
+        creator_id=statement.creator_id,
+        period=statement.period,
+        currency=statement.currency,
+        corrects__isnull=True,
+    ).values_list("pk", flat=True).get()
+
+
+def _check_can_post_interest(statement: Statement) -> None:
+    if statement.status != Statement.Status.PUBLISHED:
+        raise ApplicationError(
+            _("Late interest is posted on a published statement: publish this draft first."),
+            code="not_published",
+        )
+    later = superseded_by(statement=statement)
+    if later is not None:
+        raise ApplicationError(
+            _("Statement No. %(number)s was corrected by No. %(later)s: post the interest on the correction.")
+            % {"number": statement.number, "later": later.number},
+            code="already_corrected",
+        ).with_status(409)
+
+
+def statement_late_interest_post(
+    *, statement: Statement, actor: Any, as_of: datetime.date | None = None
+) -> InterestPosted:
+    """Post the late interest a published statement accrued up to `as_of` (default: the agency's
+    today) and that is not posted yet (owner or finance): one ledger entry, the agency's late
+    interest expense (debit) to the creator's payable (credit), and its audit row.
+
+    Invariant: for one creator, month and currency the interest posted never exceeds what
+    accrued. Postings are serialised by the row lock of the month's original statement; each
+    posts what accrued to its day minus everything posted for the month before; a day is posted
+    once (unique (statement, day), and the ledger key `statement:<id>:late-interest:<day>`), and
+    never a day before the last one posted."""
+    require_agency_role(actor, statement.agency, STATEMENT_PUBLISHERS, creator_id=statement.creator_id)
+    day = _interest_day(statement, as_of)
+    with transaction.atomic(durable=True):
+        _lock_month(statement)
+        locked = Statement.objects.select_related("agency", "creator", "corrects").get(pk=statement.pk)
+        _check_can_post_interest(locked)
+        same_day = StatementInterestPosting.objects.filter(statement=locked, as_of=day).first()
+        if same_day is not None:
+            return InterestPosted(posting=same_day, created=False)
+        earlier = list(interest_postings_of_month(statement=locked))
+        if earlier and day < earlier[-1].as_of:
+            raise ApplicationError(
+                _("Interest was already posted up to %(day)s: post it up to that day or a later one.")
+                % {"day": earlier[-1].as_of.isoformat()},
+                code="interest_posted_later",
+            ).with_status(409)
+        lateness = statement_lateness(statement=locked, today=day)
+        if lateness.late_interest_minor <= 0:
+            raise ApplicationError(
+                _(
+                    "No late interest has accrued by %(day)s: the payment was not late, it was paid on "
+                    "time, or the contract sets no interest rate."
+                )
+                % {"day": day.isoformat()},
+                code="no_interest",
+            )
+        posted_before = sum(posting.amount_minor for posting in earlier)
+        amount = lateness.late_interest_minor - posted_before
+        if amount <= 0:
+            raise ApplicationError(
+                _("The interest accrued by %(day)s (%(accrued)s) is posted already: nothing more to post.")
+                % {
+                    "day": day.isoformat(),
+                    "accrued": format_money(lateness.late_interest_minor, locked.currency),
+                },
+                code="no_interest",
+            ).with_status(409)
+        entry = _post_interest_entry(locked, actor, day, amount, lateness)
+        posting = StatementInterestPosting.objects.create(
+            statement=locked,
+            agency_id=locked.agency_id,
+            as_of=day,
+            currency=locked.currency,
+            late_interest_percent=locked.late_interest_percent,
+            interest_days=lateness.interest_days,
+            unpaid_minor=lateness.unpaid_minor,
+            accrued_minor=lateness.late_interest_minor,
+            posted_before_minor=posted_before,
+            amount_minor=amount,
+            entry=entry,
+            posted_by=actor,
+        )
+    return InterestPosted(posting=posting, created=True)
+
+
+def _post_interest_entry(
+    statement: Statement, actor: Any, day: datetime.date, amount: int, lateness: Lateness
+) -> JournalEntry:
+    """The agency's interest expense (debit) → the creator's payable (credit): the creator is owed
+    more, and the next payout pays it. Dated on the interest day, so the statement of that month
+    shows it as its late interest figure."""
+    agency = statement.agency
+    expense = ledger_account_get_or_create(
+        agency=agency, purpose=Account.Purpose.LATE_INTEREST, currency=statement.currency
+    )
+    payable = ledger_account_get_or_create(
+        agency=agency,
+        purpose=Account.Purpose.CREATOR_PAYABLE,
+        currency=statement.currency,
+        creator=statement.creator,
+    )
+    return ledger_post(
+        agency=agency,
+        idempotency_key=f"statement:{statement.public_id}:late-interest:{day.isoformat()}",
+        kind=JournalEntry.Kind.LATE_INTEREST,
+        effective_date=day,
+        postings=[PostingSpec(expense, amount), PostingSpec(payable, -amount)],
+        cause_reference=f"statement:{statement.public_id}",
+        author=actor,
+        creator=statement.creator,
+        memo=(
+            f"Late payment interest on statement No. {statement.number} ({statement.period}) up to "
+            f"{day.isoformat()}: {lateness.interest_days} days at {statement.late_interest_percent} % a year"
+        )[:500],
+    )
 
 
 # --- what the tasks run ------------------------------------------------------------------------------

@@ -12,5 +12,6 @@ urlpatterns = [
     path("<uuid:public_id>/csv/", views.statement_csv_view, name="csv"),
     path("<uuid:public_id>/publish/", views.statement_publish_view, name="publish"),
     path("<uuid:public_id>/correct/", views.statement_correct_view, name="correct"),
+    path("<uuid:public_id>/late-interest/", views.statement_late_interest_post_view, name="late_interest"),
     path("<uuid:public_id>/acknowledge/", views.statement_acknowledge_view, name="acknowledge"),
 ]

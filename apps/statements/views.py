@@ -5,6 +5,7 @@ a 4xx page with its sentence (page_errors)."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.agencies.selectors import agency_get_for_actor, agency_list_for_actor
+from apps.common.exceptions import ApplicationError
+from apps.common.money import format_money
 from apps.common.tenancy import scope_for
 from apps.common.views import page_errors
 from apps.income.models import ClosedPeriod
@@ -24,6 +27,7 @@ from apps.statements.csv_export import statement_csv
 from apps.statements.pdf import FIGURE_ORDER
 from apps.statements.selectors import (
     can_publish,
+    interest_postings_of_month,
     is_own_statement,
     statement_difference,
     statement_get_for_actor,
@@ -36,6 +40,7 @@ from apps.statements.selectors import (
 from apps.statements.services import (
     statement_acknowledge,
     statement_correct,
+    statement_late_interest_post,
     statement_publish,
     statements_draft,
     statements_publish_month,
@@ -51,6 +56,7 @@ FIGURE_LABELS = {
     "recouped_minor": gettext_lazy("Advance recoupment"),
     "income_share_minor": gettext_lazy("Creator's share of income"),
     "guarantee_top_up_minor": gettext_lazy("Minimum guarantee top-up"),
+    "late_interest_minor": gettext_lazy("Late payment interest posted"),
     "tax_minor": gettext_lazy("Tax withheld"),
     "payouts_minor": gettext_lazy("Payouts"),
     "adjustments_minor": gettext_lazy("Other adjustments"),
@@ -149,6 +155,8 @@ def statement_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         }
         for name in FIGURE_ORDER
     ]
+    lateness = statement_lateness(statement=statement)
+    postings = list(interest_postings_of_month(statement=statement))
     return render(
         request,
         "statements/detail.html",
@@ -157,7 +165,9 @@ def statement_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "figures": figures,
             "lines": statement_lines(statement=statement),
             "withholdings": _withholding_rows(statement),
-            "lateness": statement_lateness(statement=statement),
+            "lateness": lateness,
+            "interest_postings": postings,
+            "interest_posted_minor": sum(posting.amount_minor for posting in postings),
             "superseded_by": superseded_by(statement=statement) if statement.is_published else None,
             "can_publish": can_publish(actor=request.user, agency_id=statement.agency_id),
             "is_own": is_own_statement(actor=request.user, statement=statement),
@@ -245,4 +255,46 @@ def statement_acknowledge_view(request: HttpRequest, public_id: str) -> HttpResp
     statement = statement_get_for_actor(actor=request.user, public_id=public_id)
     statement_acknowledge(statement=statement, actor=request.user)
     messages.success(request, _("Thank you: the agency sees that you received this statement."))
+    return redirect("statements:detail", public_id=statement.public_id)
+
+
+def _interest_day(text: str) -> datetime.date | None:
+    if not text.strip():
+        return None  # the agency's today
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ApplicationError(
+            _("%(value)s is not a day: write it as YYYY-MM-DD, e.g. 2026-12-03.") % {"value": text[:20]},
+            code="invalid_as_of",
+        ) from None
+
+
+@login_required
+@page_errors
+@require_POST
+def statement_late_interest_post_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm that you want to post the late interest."))
+        return redirect("statements:detail", public_id=statement.public_id)
+    result = statement_late_interest_post(
+        statement=statement, actor=request.user, as_of=_interest_day(request.POST.get("as_of", ""))
+    )
+    posting = result.posting
+    if result.created:
+        messages.success(
+            request,
+            _("Late interest of %(amount)s up to %(day)s is posted: the creator is owed it.")
+            % {
+                "amount": format_money(posting.amount_minor, posting.currency),
+                "day": posting.as_of.isoformat(),
+            },
+        )
+    else:
+        messages.info(
+            request,
+            _("The interest up to %(day)s was posted already: nothing was posted again.")
+            % {"day": posting.as_of.isoformat()},
+        )
     return redirect("statements:detail", public_id=statement.public_id)

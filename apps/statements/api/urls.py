@@ -8,6 +8,11 @@ urlpatterns = [
     path("<uuid:public_id>/", views.StatementDetailApi.as_view(), name="api-statement"),
     path("<uuid:public_id>/publish/", views.StatementPublishApi.as_view(), name="api-statement-publish"),
     path(
+        "<uuid:public_id>/late-interest/",
+        views.StatementLateInterestPostApi.as_view(),
+        name="api-statement-late-interest",
+    ),
+    path(
         "<uuid:public_id>/acknowledge/",
         views.StatementAcknowledgeApi.as_view(),
         name="api-statement-acknowledge",

@@ -1,6 +1,7 @@
 """Statements API: the list (paginated, scoped: agency members their agencies' statements, a
-creator their own published ones), a statement with its figures, lines and lateness, drafting a
-closed month and publishing (owner or finance), acknowledging (the creator). Refusals are
+creator their own published ones), a statement with its figures, lines, withholding computations,
+lateness and posted late interest, drafting a closed month and publishing (owner or finance),
+posting late interest (owner or finance), acknowledging (the creator). Refusals are
 problem documents: 400 an open or malformed month, 403 a role that may not, 404 another
 tenant's statement, 409 a statement already published or corrected."""
 
@@ -21,6 +22,7 @@ from apps.common.money import to_decimal_string
 from apps.common.pagination import Pagination, paginated
 from apps.statements.models import Statement
 from apps.statements.selectors import (
+    interest_postings_of_month,
     statement_difference,
     statement_get_for_actor,
     statement_lateness,
@@ -30,6 +32,7 @@ from apps.statements.selectors import (
 )
 from apps.statements.services import (
     statement_acknowledge,
+    statement_late_interest_post,
     statement_publish,
     statement_url,
     statements_draft,
@@ -49,6 +52,7 @@ class FiguresOutput(serializers.Serializer):
     recouped = serializers.CharField()
     income_share = serializers.CharField()
     guarantee_top_up = serializers.CharField()
+    late_interest = serializers.CharField()
     tax = serializers.CharField()
     payouts = serializers.CharField()
     adjustments = serializers.CharField()
@@ -115,7 +119,7 @@ class LatenessOutput(serializers.Serializer):
     unpaid = serializers.CharField()
     interest_days = serializers.IntegerField()
     late_interest = serializers.CharField(
-        help_text="Computed per day on the unpaid amount; shown, not posted."
+        help_text="Computed per day on the unpaid amount; posted only when the agency posts it."
     )
 
 
@@ -141,12 +145,47 @@ class WithholdingOutput(serializers.Serializer):
         return _money(item.net_minor, item.currency)
 
 
+class InterestPostingOutput(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    statement = serializers.UUIDField(source="statement.public_id")
+    as_of = serializers.DateField(
+        help_text="The interest runs up to and including this day; the entry is dated on it."
+    )
+    interest_days = serializers.IntegerField()
+    late_interest_percent = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=True)
+    unpaid = serializers.SerializerMethodField()
+    accrued = serializers.SerializerMethodField(help_text="Interest of the month accrued up to as_of.")
+    posted_before = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField(help_text="What this posting added: accrued − posted before.")
+    currency = serializers.CharField()
+    ledger_entry = serializers.UUIDField(source="entry.public_id")
+    posted_by = serializers.EmailField(source="posted_by.email")
+    posted_at = serializers.DateTimeField()
+
+    def get_unpaid(self, posting: Any) -> str:
+        return _money(posting.unpaid_minor, posting.currency)
+
+    def get_accrued(self, posting: Any) -> str:
+        return _money(posting.accrued_minor, posting.currency)
+
+    def get_posted_before(self, posting: Any) -> str:
+        return _money(posting.posted_before_minor, posting.currency)
+
+    def get_amount(self, posting: Any) -> str:
+        return _money(posting.amount_minor, posting.currency)
+
+
 class StatementDetailOutput(StatementOutput):
     url = serializers.SerializerMethodField()
     difference = serializers.SerializerMethodField()
     lines = serializers.SerializerMethodField()
     withholding = serializers.SerializerMethodField()
     lateness = serializers.SerializerMethodField()
+    late_interest_postings = serializers.SerializerMethodField()
+
+    @extend_schema_field(InterestPostingOutput(many=True))
+    def get_late_interest_postings(self, statement: Statement) -> Any:
+        return InterestPostingOutput(interest_postings_of_month(statement=statement), many=True).data
 
     @extend_schema_field(WithholdingOutput(many=True))
     def get_withholding(self, statement: Statement) -> Any:
@@ -246,3 +285,22 @@ class StatementAcknowledgeApi(APIView):
         statement = statement_get_for_actor(actor=request.user, public_id=public_id)
         statement_acknowledge(statement=statement, actor=request.user)
         return Response(_detail(request, statement))
+
+
+class StatementLateInterestPostApi(APIView):
+    """Post the late interest accrued up to a day and not posted yet (owner or finance): 201 with
+    the new posting, or 200 with the existing one when that day was posted already."""
+
+    class InputSerializer(serializers.Serializer):
+        as_of = serializers.DateField(required=False, help_text="Default: the agency's today.")
+
+    @extend_schema(
+        request=InputSerializer, responses={200: InterestPostingOutput, 201: InterestPostingOutput}
+    )
+    def post(self, request: Request, public_id: UUID) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        statement = statement_get_for_actor(actor=request.user, public_id=public_id)
+        result = statement_late_interest_post(
+            statement=statement, actor=request.user, as_of=data.get("as_of")
+        )
+        return Response(InterestPostingOutput(result.posting).data, status=201 if result.created else 200)
