@@ -953,6 +953,7 @@ def _recognise_step(statement_import: StatementImport) -> bool:
             statement_import.recognised_until_creator_id,
             statement_import.recognised_until_at,
         ) = batch[-1]
+        statement_import.lines_recognised += len(batch)
         if len(batch) == RECOGNITION_BATCH:
             return True
     StagedLine.objects.filter(statement_import=statement_import).delete()

@@ -91,11 +91,18 @@ def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @page_errors
 def line_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
+    # ?import=<id>: the lines of one import (its page links here when it finishes); another
+    # tenant's or a malformed id is a 404, as the import's own page would be.
+    statement_import = None
+    if request.GET.get("import"):
+        statement_import = statement_import_get_for_actor(actor=request.user, public_id=request.GET["import"])
     try:
-        lines = income_line_list_for_actor(actor=request.user, status=status)
+        lines = income_line_list_for_actor(
+            actor=request.user, status=status, statement_import=statement_import
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
-        lines = income_line_list_for_actor(actor=request.user)
+        lines = income_line_list_for_actor(actor=request.user, statement_import=statement_import)
     page = Paginator(lines, 100).get_page(request.GET.get("page"))
     scope = scope_for(request.user)
     balances = []
@@ -112,7 +119,11 @@ def line_list(request: HttpRequest) -> HttpResponse:
                 account__creator_id=scope.creator_id
             )
         ]
-    return render(request, "income/lines.html", {"page": page, "status": status, "balances": balances})
+    return render(
+        request,
+        "income/lines.html",
+        {"page": page, "status": status, "balances": balances, "statement_import": statement_import},
+    )
 
 
 @login_required

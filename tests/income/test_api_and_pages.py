@@ -108,3 +108,72 @@ def test_management_command_prints_counts(statement_world, capsys) -> None:
     assert "This file was imported before" in out[-1]  # the same bytes: the re-import short cut
     with pytest.raises(CommandError):
         call_command("import_statement", path, "--agency", "not-a-uuid")
+
+
+def test_the_progress_bar_names_each_step_and_reaches_100_only_when_done(
+    statement_world, monkeypatch
+) -> None:
+    """Issue 14: the bar sat at 100 % for a minute while recognition ran. Stepped by hand as a
+    worker runs it (two lines per recognition step, so that step is seen), the page names the
+    step running and the percentage only rises, reaching 100 when the import is done."""
+    from apps.income import pipeline
+    from apps.income.pipeline import statement_import_create, statement_import_step
+    from tests.income.conftest import upload
+
+    monkeypatch.setattr(pipeline, "RECOGNITION_BATCH", 2)
+    sign_contract(statement_world, statement_world.creator_a, ["douyin"])
+    sign_contract(statement_world, statement_world.creator_a2, ["bilibili"])
+    statement_import = statement_import_create(
+        agency=statement_world.agency_a,
+        actor=statement_world.manager_a,
+        file=upload("canonical_example.csv"),
+        enqueue=False,
+    )
+    client = web_as(statement_world.manager_a)
+    seen: list[tuple[str, int, str]] = []
+    more = True
+    while True:
+        statement_import.refresh_from_db()
+        fragment = client.get(
+            f"/income/imports/{statement_import.public_id}/?fragment=progress", HTTP_HX_REQUEST="true"
+        )
+        text = fragment.content.decode() if not fragment.has_header("HX-Refresh") else ""
+        seen.append((statement_import.step, statement_import.progress_percent, text))
+        if not more:
+            break
+        more = statement_import_step(import_id=statement_import.pk, enqueue=False)
+
+    steps = [step for step, _percent, _text in seen]
+    percents = [percent for _step, percent, _text in seen]
+    assert steps[0] == "queued" and steps[-1] == "done"
+    assert "matching" in steps and "recognising" in steps
+    assert percents == sorted(percents), seen
+    assert all(percent < 100 for step, percent, _text in seen if step != "done"), seen
+    recognising = next(text for step, _percent, text in seen if step == "recognising")
+    assert "Splitting the lines and recording them in the ledger" in recognising
+    assert "lines split so far" in recognising
+
+
+def test_a_finished_import_links_to_its_lines_and_its_queue(statement_world) -> None:
+    done = run_import(statement_world, "canonical_example.csv")  # no contract: every line waits
+    assert done.exception_count > 0
+    client = web_as(statement_world.manager_a)
+    page = client.get(f"/income/imports/{done.public_id}/").content.decode()
+    assert f"/income/?import={done.public_id}" in page
+    assert f"/income/?import={done.public_id}&amp;status=exception" in page
+
+    other = run_import(statement_world, "youtube_revenue.csv")
+    lines = client.get(f"/income/?import={done.public_id}").content.decode()
+    ours = IncomeLine.objects.filter(statement_import=done)
+    theirs = IncomeLine.objects.filter(statement_import=other)
+    assert all(f"/income/lines/{line.public_id}/" in lines for line in ours)
+    assert not any(f"/income/lines/{line.public_id}/" in lines for line in theirs)
+    api = api_as(statement_world.manager_a).get(f"/api/v1/income/lines/?import={done.public_id}").json()
+    assert {row["public_id"] for row in api["results"]} == {str(line.public_id) for line in ours}
+    # Another agency's import is not found, on the page and in the API.
+    assert web_as(statement_world.owner_b).get(f"/income/?import={done.public_id}").status_code == 404
+    assert (
+        api_as(statement_world.owner_b).get(f"/api/v1/income/lines/?import={done.public_id}").status_code
+        == 404
+    )
+    assert client.get("/income/?import=not-a-uuid").status_code == 404

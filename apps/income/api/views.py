@@ -43,6 +43,12 @@ class StatementImportOutput(serializers.Serializer):
     rows_total = serializers.IntegerField()
     rows_done = serializers.IntegerField()
     progress_percent = serializers.IntegerField()
+    step = serializers.ChoiceField(
+        choices=["queued", "matching", "recognising", "done", "failed"],
+        help_text="The step running now: the first step reads, checks and stages the file (the import "
+        "still says queued until it commits), then rows are matched, then lines are split into the ledger.",
+    )
+    lines_recognised = serializers.IntegerField()
     imported_count = serializers.IntegerField()
     duplicate_count = serializers.IntegerField()
     adjustment_count = serializers.IntegerField()
@@ -182,12 +188,22 @@ class IncomeLineListApi(APIView):
     pagination_class = IdCursorPagination
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=IncomeLine.Status.values)],
+        parameters=[
+            OpenApiParameter("status", str, enum=IncomeLine.Status.values),
+            OpenApiParameter("import", UUID, description="Only the lines this statement import recorded."),
+        ],
         responses=IncomeLineOutput(many=True),
     )
     def get(self, request: Request) -> Response:
+        statement_import = None
+        if request.query_params.get("import"):
+            statement_import = statement_import_get_for_actor(
+                actor=request.user, public_id=request.query_params["import"]
+            )
         lines = income_line_list_for_actor(
-            actor=request.user, status=request.query_params.get("status") or None
+            actor=request.user,
+            status=request.query_params.get("status") or None,
+            statement_import=statement_import,
         )
         return paginated(self, request, lines, IncomeLineOutput)
 
