@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.adapter import INVITED_EMAIL_SESSION_KEY
+from apps.accounts.services import user_has_mfa, user_requires_mfa
 from apps.common.exceptions import ApplicationError, NotFound
 from apps.common.tenancy import scope_for
 from apps.common.views import page_errors
@@ -132,6 +133,10 @@ def _accept(request: HttpRequest, invitation: Invitation, urls: dict[str, str]) 
             _("You joined %(agency)s as %(role)s.")
             % {"agency": agency.name, "role": accepted.membership.get_role_display()},
         )
+        if user_requires_mfa(user=request.user) and not user_has_mfa(user=request.user):  # type: ignore[arg-type]
+            # Owners and finance move money: enrolment first (the MFA middleware would ask anyway,
+            # but only once its few minutes' memory of this session's last check run out).
+            return redirect("mfa_activate_totp")
         return redirect("agencies:roster", agency=agency.public_id)
     messages.success(
         request,
