@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.payouts",
     "apps.statements",
     "apps.invitations",
+    "apps.disputes",
     "apps.demo",  # the top floor: seed_demo only, nothing imports it
 ]
 
