@@ -35,6 +35,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("statements/", include("apps.statements.api.urls")),
     path("payouts/", include("apps.payouts.api.urls")),
     path("invitations/", include("apps.invitations.api.urls")),
+    path("disputes/", include("apps.disputes.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -53,6 +54,7 @@ urlpatterns = [
     path("payouts/", include("apps.payouts.urls")),
     path("agency/", include("apps.agencies.urls")),
     path("invitations/", include("apps.invitations.urls")),
+    path("disputes/", include("apps.disputes.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
