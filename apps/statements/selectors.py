@@ -20,18 +20,25 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, BooleanField, Case, Count, F, Q, QuerySet, Sum, When
+from django.utils.translation import gettext as _
 
 from apps.agencies.time import agency_local_date, agency_today
+from apps.common.catalog import Source
+from apps.common.exceptions import ApplicationError
 from apps.common.money import to_decimal_string, to_minor
-from apps.common.tenancy import get_scoped_or_404, scope_for
+from apps.common.tenancy import get_scoped_or_404, require_agency_role, scope_for
 from apps.contracts.models import ContractVersion
+from apps.creators.models import Creator
+from apps.income.models import ClosedPeriod
 from apps.ledger.models import Account, JournalEntry, LedgerHead, Posting
 from apps.ledger.services import canonical_json
-from apps.payouts.selectors import payout_items_withheld_in_month
+from apps.payouts.selectors import payout_items_withheld_in_month, tax_profiles_of_creators
+from apps.payouts.services import tax_method_for
 from apps.recognition.models import LineAllocation
 from apps.recognition.period_close import period_bounds
 from apps.recognition.replay import rule_set_of_snapshot
+from apps.statements.figures import month_figures
 from apps.statements.models import Statement, StatementInterestPosting
 
 # Who may draft, publish and correct statements: they fix what the agency owes.
@@ -457,6 +464,185 @@ def interest_postings_of_month(*, statement: Statement) -> QuerySet[StatementInt
         )
         .select_related("statement", "posted_by", "entry")
         .order_by("as_of", "pk")
+    )
+
+
+# --- the quarter's income per creator (platform tax-information report) -------------------------
+
+
+@dataclass(frozen=True)
+class Quarter:
+    year: int
+    quarter: int
+
+    @property
+    def months(self) -> tuple[str, str, str]:
+        first = 3 * (self.quarter - 1) + 1
+        return (
+            f"{self.year:04d}-{first:02d}",
+            f"{self.year:04d}-{first + 1:02d}",
+            f"{self.year:04d}-{first + 2:02d}",
+        )
+
+    @property
+    def bounds(self) -> tuple[datetime.date, datetime.date]:
+        return period_bounds(self.months[0])[0], period_bounds(self.months[2])[1]
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-Q{self.quarter}"
+
+
+def quarter_parse(*, year: Any, quarter: Any) -> Quarter:
+    """A (year, quarter) from a form or a query string; a 400 with a sentence for anything else."""
+    try:
+        year_number, quarter_number = (
+            int(str(year).strip()),
+            int(str(quarter).strip().upper().removeprefix("Q")),
+        )
+    except (TypeError, ValueError):
+        year_number, quarter_number = 0, 0
+    if not 1900 <= year_number <= 2199 or not 1 <= quarter_number <= 4:
+        raise ApplicationError(
+            _("Choose a year (such as 2026) and a quarter from 1 to 4."), code="invalid_quarter"
+        )
+    return Quarter(year_number, quarter_number)
+
+
+@dataclass
+class QuarterIncome:
+    """One creator's quarter for the agency's tax-information filing. Income is the creator's
+    share of the lines (what the agency owes them, the income it reports for them), in `currency`."""
+
+    creator_id: int
+    creator_public_id: UUID
+    display_name: str
+    legal_name: str
+    creator_type: str
+    withholding_method: str
+    invoice_note: str
+    currency: str
+    by_source_minor: dict[str, int]  # the gross of each source (refunds are not taken off here)
+    gross_minor: int = 0  # the creator's share of the quarter's lines with a positive amount
+    refunds_minor: int = 0  # the share taken back by refunds and other negative lines, as a positive amount
+    tax_withheld_minor: int = 0  # withheld on payouts in the quarter (returned tax of failed ones off)
+    line_count: int = 0
+
+    @property
+    def net_minor(self) -> int:
+        return self.gross_minor - self.refunds_minor
+
+
+def _creator_share_positions(agency_id: int, first: datetime.date, last: datetime.date) -> dict[int, Q]:
+    """{index in amounts_minor of the creator's share: which allocations have it there}. The
+    index depends on the rule (its deductions come first) and the rule set (the creator's place
+    among its parties): one query for the pairs the quarter used, one per rule set snapshot."""
+    pairs = (
+        LineAllocation.objects.filter(
+            agency_id=agency_id, effective_date__gte=first, effective_date__lte=last
+        )
+        .order_by()
+        .values_list("rule_set_id", "rule_index")
+        .distinct()
+    )
+    cache: dict[int, Any] = {}
+    positions: dict[int, Q] = {}
+    for rule_set_id, rule_index in pairs:
+        rule_set, _sha = rule_set_of_snapshot(rule_set_id, cache)
+        index = len(rule_set.rules[rule_index].part_ids) + rule_set.creator_index
+        condition = Q(rule_set_id=rule_set_id, rule_index=rule_index)
+        positions[index] = positions[index] | condition if index in positions else condition
+    return positions
+
+
+def quarter_income(*, actor: Any, agency: Any, quarter: Quarter) -> list[QuarterIncome]:
+    """Every creator's income of the quarter by source, gross, refunds, net and tax withheld, for
+    the agency's platform tax-information report: set-based (one grouped query over the
+    quarter's allocations, the two grouped ledger queries of the month figures for the tax, one
+    for the creators, one for their tax profiles), ordered by legal name.
+
+    Owner or finance only (the creators' legal names and tax methods, for the agency's own
+    filing; another agency's members get 404). `actor` None: the operator (a command).
+    Refused (400) unless the quarter's three months are closed: a filing reports final figures.
+    Invariant: each creator's net equals the creator payable credits of the quarter's income and
+    refund entries (the statements' income share, summed over the three months)."""
+    if actor is not None:
+        require_agency_role(actor, agency, STATEMENT_PUBLISHERS)
+    open_months = sorted(
+        set(quarter.months)
+        - set(
+            ClosedPeriod.objects.filter(agency=agency, period__in=quarter.months).values_list(
+                "period", flat=True
+            )
+        )
+    )
+    if open_months:
+        raise ApplicationError(
+            _(
+                "%(quarter)s is not closed: close %(months)s first (Months), so the report gives "
+                "final figures."
+            )
+            % {"quarter": str(quarter), "months": ", ".join(open_months)},
+            code="period_open",
+        )
+    first, last = quarter.bounds
+    positions = _creator_share_positions(agency.pk, first, last)
+    rows: list[tuple[int, str, str, bool, int, int]] = []
+    if positions:
+        share = Case(
+            *[
+                When(condition, then=F(f"amounts_minor__{index}"))
+                for index, condition in sorted(positions.items())
+            ],
+            output_field=BigIntegerField(),
+        )
+        rows = list(
+            LineAllocation.objects.filter(
+                agency_id=agency.pk, effective_date__gte=first, effective_date__lte=last
+            )
+            .annotate(
+                is_refund=Case(When(gross_minor__lt=0, then=True), default=False, output_field=BooleanField())
+            )
+            .order_by()
+            .values("creator_id", "currency", "line__source", "is_refund")
+            .annotate(share=Sum(share), count=Count("pk"))
+            .values_list("creator_id", "currency", "line__source", "is_refund", "share", "count")
+        )
+    figures = month_figures(agency_id=agency.pk, first=first, last=last, period=quarter.months[0])
+    keys = {(row[0], row[1]) for row in rows} | {key for key, found in figures.items() if found.tax_minor}
+    creators = {
+        creator.pk: creator
+        for creator in Creator.objects.filter(pk__in={creator_id for creator_id, _currency in keys})
+    }
+    profiles = tax_profiles_of_creators(agency_id=agency.pk, creator_ids=sorted(creators))
+    report: dict[tuple[int, str], QuarterIncome] = {}
+    for creator_id, currency in keys:
+        creator, profile = creators[creator_id], profiles.get(creator_id)
+        report[(creator_id, currency)] = QuarterIncome(
+            creator_id=creator_id,
+            creator_public_id=creator.public_id,
+            display_name=creator.display_name,
+            legal_name=creator.legal_name,
+            creator_type=creator.creator_type,
+            withholding_method=tax_method_for(
+                creator_type=creator.creator_type, profile_method=profile.method if profile else None
+            ),
+            invoice_note=profile.invoice_note if profile else "",
+            currency=currency,
+            by_source_minor={source: 0 for source in Source.values},
+            tax_withheld_minor=figures[(creator_id, currency)].tax_minor
+            if (creator_id, currency) in figures
+            else 0,
+        )
+    for creator_id, currency, source, is_refund, amount, count in rows:
+        income = report[(creator_id, currency)]
+        income.line_count += count
+        if is_refund:
+            income.refunds_minor -= int(amount or 0)
+        else:
+            income.gross_minor += int(amount or 0)
+            income.by_source_minor[source] = income.by_source_minor.get(source, 0) + int(amount or 0)
+    return sorted(
+        report.values(), key=lambda row: (row.legal_name, row.display_name, row.creator_id, row.currency)
     )
 
 

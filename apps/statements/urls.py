@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.statement_list_view, name="list"),
     path("draft/", views.statements_draft_view, name="draft"),
     path("publish/", views.statements_publish_month_view, name="publish_month"),
+    path("quarter-report/", views.quarter_report_view, name="quarter_report"),
     path("<uuid:public_id>/", views.statement_detail, name="detail"),
     path("<uuid:public_id>/pdf/", views.statement_pdf, name="pdf"),
     path("<uuid:public_id>/csv/", views.statement_csv_view, name="csv"),

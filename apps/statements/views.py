@@ -18,17 +18,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.agencies.selectors import agency_get_for_actor, agency_list_for_actor
+from apps.agencies.time import agency_today
 from apps.common.exceptions import ApplicationError
 from apps.common.money import format_money
 from apps.common.tenancy import scope_for
 from apps.common.views import page_errors
 from apps.income.models import ClosedPeriod
-from apps.statements.csv_export import statement_csv
+from apps.statements.csv_export import quarter_income_csv, statement_csv
 from apps.statements.pdf import FIGURE_ORDER
 from apps.statements.selectors import (
     can_publish,
     interest_postings_of_month,
     is_own_statement,
+    quarter_income,
+    quarter_parse,
     statement_difference,
     statement_get_for_actor,
     statement_lateness,
@@ -121,8 +124,11 @@ def statement_list_view(request: HttpRequest) -> HttpResponse:
             if period
             else []
         )
+        today = agency_today(agency)
         context.update(
             agency=agency,
+            report_year=today.year - (1 if today.month <= 3 else 0),
+            report_quarter=(today.month - 1) // 3 or 4,
             months=months,
             period=period,
             statements=statements,
@@ -298,3 +304,17 @@ def statement_late_interest_post_view(request: HttpRequest, public_id: str) -> H
             % {"day": posting.as_of.isoformat()},
         )
     return redirect("statements:detail", public_id=statement.public_id)
+
+
+@login_required
+@page_errors
+def quarter_report_view(request: HttpRequest) -> HttpResponse:
+    """The quarter's income per creator as CSV, for the agency's platform tax-information report."""
+    agency = agency_get_for_actor(actor=request.user, public_id=request.GET.get("agency", ""))
+    quarter = quarter_parse(year=request.GET.get("year", ""), quarter=request.GET.get("quarter", ""))
+    rows = quarter_income(actor=request.user, agency=agency, quarter=quarter)
+    response = HttpResponse(
+        quarter_income_csv(quarter=quarter, rows=rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="income-{quarter}.csv"'
+    return response

@@ -1,7 +1,8 @@
 """Statements API: the list (paginated, scoped: agency members their agencies' statements, a
 creator their own published ones), a statement with its figures, lines, withholding computations,
 lateness and posted late interest, drafting a closed month and publishing (owner or finance),
-posting late interest (owner or finance), acknowledging (the creator). Refusals are
+posting late interest (owner or finance), acknowledging (the creator), and the quarter's income
+per creator as CSV (owner or finance). Refusals are
 problem documents: 400 an open or malformed month, 403 a role that may not, 404 another
 tenant's statement, 409 a statement already published or corrected."""
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,9 +23,12 @@ from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import validated
 from apps.common.money import to_decimal_string
 from apps.common.pagination import Pagination, paginated
+from apps.statements.csv_export import quarter_income_csv
 from apps.statements.models import Statement
 from apps.statements.selectors import (
     interest_postings_of_month,
+    quarter_income,
+    quarter_parse,
     statement_difference,
     statement_get_for_actor,
     statement_lateness,
@@ -304,3 +310,36 @@ class StatementLateInterestPostApi(APIView):
             statement=statement, actor=request.user, as_of=data.get("as_of")
         )
         return Response(InterestPostingOutput(result.posting).data, status=201 if result.created else 200)
+
+
+class QuarterIncomeReportApi(APIView):
+    """The quarter's income per creator as CSV (owner or finance), for the agency's platform
+    tax-information report; the same file as the statements page's download."""
+
+    class FilterSerializer(serializers.Serializer):
+        agency = serializers.UUIDField()
+        year = serializers.IntegerField(min_value=1900, max_value=2199)
+        quarter = serializers.IntegerField(min_value=1, max_value=4)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("agency", UUID, required=True, description="agency public id"),
+            OpenApiParameter("year", int, required=True, description="e.g. 2026"),
+            OpenApiParameter(
+                "quarter", int, required=True, description="1 to 4; its three months must be closed"
+            ),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The report (UTF-8 CSV)")
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        filters = validated(self.FilterSerializer, request.query_params)
+        agency = agency_get_for_actor(actor=request.user, public_id=filters["agency"])
+        quarter = quarter_parse(year=filters["year"], quarter=filters["quarter"])
+        rows = quarter_income(actor=request.user, agency=agency, quarter=quarter)
+        response = HttpResponse(
+            quarter_income_csv(quarter=quarter, rows=rows), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="income-{quarter}.csv"'
+        return response
