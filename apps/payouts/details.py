@@ -1,5 +1,5 @@
-"""A creator's payout details (bank account or Alipay, real name): theirs to change, the agency's
-to read masked, the rail's to read whole.
+"""A creator's payout details (bank account, Alipay or WeChat Pay, real name): theirs to change,
+the agency's to read masked, the rail's to read whole.
 
 * `payout_details_set` (the creator only; the page asks for re-authentication first): writes the
   details, stamps `changed_at` (pghistory keeps every earlier version), and mails the creator
@@ -12,7 +12,14 @@ to read masked, the rail's to read whole.
 
 Masking keeps what a person needs to recognise an account and no more: the first four and last
 four digits of a card (6222 **** **** 1234), the first three and last four of a mobile number,
-the first letter of an email's name, and the first character of the real name (张*).
+the first letter of an email's name, the first and last four characters of a WeChat openid
+(o-MY****6Xoy), and the first character of the real name (张*). The AppID is not masked: it
+names the agency's own app, not the creator.
+
+WeChat Pay (商家转账) pays an openid: the creator's identifier under one AppID (a 公众号, 小程序
+or app of the agency), given by that app; the creator gives both. WeChat Pay needs the real name
+only for a transfer of 2,000.00 or more, so for WeChat the name is optional here and the rail
+refuses such a transfer without one (apps/payouts/rails/wechat.py).
 """
 
 from __future__ import annotations
@@ -44,6 +51,10 @@ Method = PayoutDetails.Method
 _DIGITS = re.compile(r"^[0-9]{8,34}$", re.ASCII)
 _MOBILE = re.compile(r"^1[0-9]{10}$", re.ASCII)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
+# An openid is 28 characters of letters, digits, "-" and "_" in WeChat's examples
+# ("o-MYE42l80oelYMDE34nYD456Xoy"); the bounds leave room without letting anything else in.
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{10,64}$", re.ASCII)
+_APPID = re.compile(r"^wx[0-9a-f]{16}$", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -59,7 +70,10 @@ def mask_name(name: str) -> str:
 
 
 def mask_account(account: str, *, method: str) -> str:
-    """6222021234567891234 → 6222 **** **** 1234; 13812345678 → 138****5678; anna@x.cn → a***@x.cn."""
+    """6222021234567891234 → 6222 **** **** 1234; 13812345678 → 138****5678; anna@x.cn → a***@x.cn;
+    o-MYE42l80oelYMDE34nYD456Xoy → o-MY****6Xoy."""
+    if method == Method.WECHAT:
+        return f"{account[:4]}****{account[-4:]}" if len(account) >= 12 else "****"
     if method == Method.ALIPAY:
         if "@" in account:
             local, _at, domain = account.partition("@")
@@ -82,6 +96,7 @@ class MaskedDetails:
     bank_name: str
     bank_branch: str
     account: str
+    wechat_appid: str
     changed_at: datetime.datetime
     held_until: datetime.datetime | None  # set while a change holds the creator's payouts
 
@@ -100,6 +115,7 @@ def masked(details: PayoutDetails) -> MaskedDetails:
         bank_name=details.bank_name,
         bank_branch=details.bank_branch,
         account=mask_account(details.account, method=details.method),
+        wechat_appid=details.wechat_appid,
         changed_at=details.changed_at,
         held_until=held_until(details),
     )
@@ -156,6 +172,17 @@ def _clean_account(method: str, account: Any) -> str:
                 extra={"field": "account"},
             )
         return digits
+    if method == Method.WECHAT:
+        if _OPENID.match(text):
+            return text
+        raise ApplicationError(
+            _(
+                "A WeChat openid is 10 to 64 letters, digits, - or _ (e.g. o-MYE42l80oelYMDE34nYD456Xoy): "
+                "the agency's app shows it to you."
+            ),
+            code="invalid_details",
+            extra={"field": "account"},
+        )
     if _MOBILE.match(text) or (len(text) <= 100 and _EMAIL.match(text)):
         return text
     raise ApplicationError(
@@ -174,6 +201,7 @@ def payout_details_set(
     account: str,
     bank_name: str = "",
     bank_branch: str = "",
+    wechat_appid: str = "",
 ) -> PayoutDetails:
     """The creator gives or changes where they are paid (never an agency: 403). Holds their
     payouts for 24 hours and mails them; the earlier version stays in the history."""
@@ -184,7 +212,7 @@ def payout_details_set(
         )
     if method not in Method.values:
         raise ApplicationError(
-            _("Choose how you are paid: bank account or Alipay."),
+            _("Choose how you are paid: bank account, Alipay or WeChat Pay."),
             code="invalid_details",
             extra={"field": "method"},
         )
@@ -192,16 +220,32 @@ def payout_details_set(
         "method": method,
         # Stored as typed, even a name that starts with "=": the export escapes it (a rail
         # must see the name the bank account carries, and the creator's name is theirs).
-        "real_name": _clean(real_name, limit=100, field="real_name", label=_("real name")),
+        # WeChat Pay asks for the name only from 2,000.00 a transfer (the rail refuses those without).
+        "real_name": _clean(
+            real_name, limit=100, field="real_name", label=_("real name"), required=method != Method.WECHAT
+        ),
         "account": _clean_account(method, account),
         "bank_name": "",
         "bank_branch": "",
+        "wechat_appid": "",
     }
     if method == Method.BANK:
         values["bank_name"] = _clean(bank_name, limit=100, field="bank_name", label=_("bank"))
         values["bank_branch"] = _clean(
             bank_branch, limit=200, field="bank_branch", label=_("branch"), required=False
         )
+    if method == Method.WECHAT:
+        appid = str(wechat_appid or "").strip()
+        if not _APPID.match(appid):
+            raise ApplicationError(
+                _(
+                    "A WeChat AppID is wx followed by 16 digits or letters a-f (e.g. wxd930ea5d5a258f4f): "
+                    "the AppID of the agency's app that gave you your openid."
+                ),
+                code="invalid_details",
+                extra={"field": "wechat_appid"},
+            )
+        values["wechat_appid"] = appid
     with transaction.atomic():
         current = PayoutDetails.objects.select_for_update(no_key=True).filter(creator=creator).first()
         if current is not None and all(getattr(current, name) == value for name, value in values.items()):
@@ -233,7 +277,7 @@ def _notify_change(*, details_id: int) -> None:
             "changed_at": details.changed_at.strftime("%Y-%m-%d %H:%M"),
             "method": view.method_label,
             "account": view.account,
-            "name": view.real_name,
+            "name": view.real_name or "-",
         }
     try:
         send_mail(subject, body, None, [user.email])

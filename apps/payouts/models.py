@@ -317,7 +317,10 @@ class PayoutItem(models.Model):
 
 @pghistory.track()
 class PayoutDetails(models.Model):
-    """Where a creator is paid: a bank account (代发) or an Alipay account, in their real name.
+    """Where a creator is paid: a bank account (代发), an Alipay account, or WeChat Pay (商家转账 to
+    the openid the creator has under the agency's AppID), in their real name. WeChat Pay needs
+    the real name only from 2,000.00 a transfer, so for it the name may be left out (an export
+    then refuses a transfer from 2,000.00, apps/payouts/rails/wechat.py).
 
     The creator's alone (apps/payouts/details.py): only the creator changes them, after
     re-authentication in the page; every change is kept (pghistory's event table, with the user
@@ -330,6 +333,7 @@ class PayoutDetails(models.Model):
     class Method(models.TextChoices):
         BANK = "bank", _("Bank account")
         ALIPAY = "alipay", _("Alipay")
+        WECHAT = "wechat", _("WeChat Pay")
 
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     creator = models.OneToOneField(
@@ -339,8 +343,10 @@ class PayoutDetails(models.Model):
     real_name = models.CharField(_("real name"), max_length=100)
     bank_name = models.CharField(_("bank"), max_length=100, blank=True, default="")
     bank_branch = models.CharField(_("branch"), max_length=200, blank=True, default="")
-    # A bank account number (digits only) or an Alipay account (a mobile number or an email).
+    # A bank account number (digits only), an Alipay account (a mobile number or an email) or a
+    # WeChat openid (which belongs to one AppID: wechat_appid).
     account = models.CharField(_("account"), max_length=100)
+    wechat_appid = models.CharField(_("WeChat AppID"), max_length=32, blank=True, default="")
     changed_at = models.DateTimeField(_("changed at"))
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -349,10 +355,21 @@ class PayoutDetails(models.Model):
         verbose_name_plural = _("payout details")
         constraints = [
             models.CheckConstraint(
-                condition=Q(method__in=["bank", "alipay"]), name="payout_details_method_known"
+                condition=Q(method__in=["bank", "alipay", "wechat"]), name="payout_details_method_known"
             ),
             models.CheckConstraint(
-                condition=~Q(real_name="") & ~Q(account=""), name="payout_details_name_and_account"
+                condition=(~Q(real_name="") | Q(method="wechat")) & ~Q(account=""),
+                name="payout_details_name_and_account",
+            ),
+            # An openid means nothing without the AppID it was issued under (wx + 16 hex digits).
+            models.CheckConstraint(
+                condition=Q(
+                    method="wechat",
+                    wechat_appid__regex=r"^wx[0-9a-f]{16}$",
+                    account__regex=r"^[A-Za-z0-9_-]{10,64}$",
+                )
+                | (~Q(method="wechat") & Q(wechat_appid="")),
+                name="payout_details_wechat_openid_and_appid",
             ),
             models.CheckConstraint(
                 condition=~Q(method="bank") | (~Q(bank_name="") & Q(account__regex=r"^[0-9]{8,34}$")),

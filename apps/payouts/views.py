@@ -298,6 +298,7 @@ def payout_details_view(request: HttpRequest) -> HttpResponse:
             "real_name": details.real_name,
             "bank_name": details.bank_name,
             "bank_branch": details.bank_branch,
+            "wechat_appid": details.wechat_appid,
         }
     return _details_page(request, DetailsForm(initial=initial))
 

@@ -34,7 +34,7 @@ from apps.common.pagination import Pagination, paginated
 from apps.common.tenancy import scope_for
 from apps.payouts.details import masked, payout_details_of_creators
 from apps.payouts.exports import payout_batch_export, payout_results_import
-from apps.payouts.models import PayoutBatch, PayoutItem
+from apps.payouts.models import PayoutBatch, PayoutDetails, PayoutItem
 from apps.payouts.rails import RAILS
 from apps.payouts.selectors import (
     payout_batch_get_for_actor,
@@ -79,11 +79,16 @@ class BatchOutput(serializers.Serializer):
 
 
 class MaskedDetailsOutput(serializers.Serializer):
-    method = serializers.CharField()
-    real_name = serializers.CharField(help_text="Masked: the first character, e.g. 张*.")
-    account = serializers.CharField(help_text="Masked, e.g. 6222 **** **** 1234 or 138****5678.")
+    method = serializers.ChoiceField(choices=PayoutDetails.Method.choices)
+    real_name = serializers.CharField(
+        help_text="Masked: the first character, e.g. 张*; empty when a WeChat Pay payee gave none."
+    )
+    account = serializers.CharField(
+        help_text="Masked, e.g. 6222 **** **** 1234, 138****5678 or (a WeChat openid) o-MY****6Xoy."
+    )
     bank_name = serializers.CharField()
     bank_branch = serializers.CharField()
+    wechat_appid = serializers.CharField(help_text="WeChat Pay: the AppID the openid belongs to.")
     changed_at = serializers.DateTimeField()
     held_until = serializers.DateTimeField(allow_null=True)
 
@@ -206,8 +211,10 @@ class PayoutBatchExportApi(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file")
         },
-        description="The rail's file (XLSX, CSV or a zip of CSVs of 1,000); the batch is marked exported. "
-        "Header X-Fenrun-Left-Out: the number of payouts not in the file (held or another rail's).",
+        description="The rail's file (XLSX, CSV, a zip of CSVs of 1,000, or JSON Lines of WeChat Pay "
+        "transfer bills); the batch is marked exported. "
+        "Header X-Fenrun-Left-Out: the number of payouts not in the file (held, another rail's, or refused by "
+        "this rail, e.g. WeChat Pay from 2,000.00 without a real name).",
     )
     def post(self, request: Request, public_id: UUID) -> HttpResponse:
         data = validated(self.InputSerializer, request.data)
@@ -225,7 +232,8 @@ class PayoutBatchResultsApi(APIView):
     class InputSerializer(serializers.Serializer):
         rail = serializers.ChoiceField(choices=sorted(RAILS))
         file = serializers.FileField(
-            help_text="CSV: item_reference, status (paid|failed), reference, reason, amount"
+            help_text="CSV: item_reference, status (paid|failed), reference, reason, amount; for the "
+            "wechat rail also WeChat Pay's states (SUCCESS, FAIL, CANCELLED) or JSON Lines of its bills"
         )
 
     class OutcomeOutput(serializers.Serializer):
