@@ -79,7 +79,7 @@ WITHHOLDING_LABELS = {
     "ytd_expense": gettext_lazy("Expense deduction, year to date (20 %)"),
     "ytd_allowance": gettext_lazy("Basic deduction, year to date (5,000.00 a month)"),
     "ytd_taxable": gettext_lazy("Taxable income, year to date"),
-    "rate": gettext_lazy("Rate"),
+    "rate": gettext_lazy("Tax rate"),
     "quick_deduction": gettext_lazy("Quick deduction"),
     "ytd_tax": gettext_lazy("Tax, year to date"),
     "tax": gettext_lazy("Tax of the month"),
