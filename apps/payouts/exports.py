@@ -6,7 +6,9 @@
   creator is paid by that rail's method. The only place payout details leave unmasked. An item
   whose creator changed their details after the batch was prepared, or in the last 24 hours,
   is left out of the file and reported as held: the money stays in flight until the hold ends
-  and an export after it carries the item (or finance marks it failed, which returns it).
+  and an export after it carries the item (or finance marks it failed, which returns it). So is
+  an item the rail's format cannot carry (`Rail.refusal`: WeChat Pay from 2,000.00 without the
+  payee's real name), with the rail's sentence.
 * `payout_results_import` (owner or finance): applies a result file row by row through the
   core's `payout_item_mark_paid` / `payout_item_mark_failed`, each its own transaction. A row
   naming an unknown item, an item already settled or a different amount is a row error and
@@ -92,17 +94,21 @@ def payout_batch_export(*, batch: PayoutBatch, actor: Any, rail_name: str) -> Ex
             if why or details is None:
                 left_out.append(LeftOut(str(item.public_id), item.creator.display_name, why))
                 continue
-            lines.append(
-                ExportLine(
-                    item_reference=str(item.public_id),
-                    real_name=details.real_name,
-                    account=details.account,
-                    bank_name=details.bank_name,
-                    bank_branch=details.bank_branch,
-                    amount_minor=item.net_minor,
-                    memo=memo,
-                )
+            line = ExportLine(
+                item_reference=str(item.public_id),
+                real_name=details.real_name,
+                account=details.account,
+                bank_name=details.bank_name,
+                bank_branch=details.bank_branch,
+                amount_minor=item.net_minor,
+                memo=memo,
+                wechat_appid=details.wechat_appid,
             )
+            refused = rail.refusal(line)
+            if refused:
+                left_out.append(LeftOut(str(item.public_id), item.creator.display_name, refused))
+                continue
+            lines.append(line)
         if not lines:
             # Rolls the export mark back too: nothing went to the rail.
             raise ApplicationError(

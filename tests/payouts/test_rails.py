@@ -199,9 +199,10 @@ def test_exporting_needs_an_approved_batch_and_a_payout_role(payouts: Payouts) -
 
 
 def test_every_rail_keeps_the_interface() -> None:
-    assert set(RAILS) == {"bank_xlsx", "bank_csv", "alipay"}
+    assert set(RAILS) == {"bank_xlsx", "bank_csv", "alipay", "wechat"}
     for rail in RAILS.values():
-        assert callable(rail.export) and callable(rail.parse_result) and rail.method in {"bank", "alipay"}
+        assert callable(rail.export) and callable(rail.parse_result) and callable(rail.refusal)
+        assert rail.method in {"bank", "alipay", "wechat"}
 
 
 # --- result files ------------------------------------------------------------------------------------

@@ -47,6 +47,9 @@ class AlipayRail:
     label = "支付宝批量转账"
     method = "alipay"
 
+    def refusal(self, line: ExportLine) -> str:
+        return ""  # the bank's and Alipay's files hold any line the core exports
+
     def export(self, batch: Any, lines: list[ExportLine]) -> ExportFile:
         stem = f"fenrun-payouts-{batch.period}-{str(batch.public_id)[:8]}-alipay"
         parts = [lines[start : start + ROWS_PER_FILE] for start in range(0, len(lines), ROWS_PER_FILE)] or [

@@ -60,6 +60,9 @@ class BankCsvRail:
     label = "代发 CSV"
     method = "bank"
 
+    def refusal(self, line: ExportLine) -> str:
+        return ""  # the bank's and Alipay's files hold any line the core exports
+
     def export(self, batch: Any, lines: list[ExportLine]) -> ExportFile:
         return ExportFile(
             filename=_name(batch, "csv"),
@@ -75,6 +78,9 @@ class BankXlsxRail:
     name = "bank_xlsx"
     label = "代发 XLSX"
     method = "bank"
+
+    def refusal(self, line: ExportLine) -> str:
+        return ""  # the bank's and Alipay's files hold any line the core exports
 
     def export(self, batch: Any, lines: list[ExportLine]) -> ExportFile:
         workbook = Workbook(write_only=False)
