@@ -9,7 +9,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from apps.contracts.models import ContractVersion
 from tests.conftest import api_as, web_as
-from tests.contracts.conftest import draft, send
+from tests.contracts.conftest import builtin, draft, send
 from tests.contracts.test_views import _terms_post
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +77,19 @@ def test_the_database_refuses_a_negative_threshold_and_a_change_after_sending(wo
     sent = send(world, version)
     with pytest.raises(DatabaseError), transaction.atomic():
         ContractVersion.objects.filter(pk=sent.pk).update(payout_threshold_minor=1)
+
+
+def test_an_agency_template_may_set_the_threshold_as_a_decimal_string(world) -> None:
+    from apps.contracts.services import contract_template_create
+
+    base = builtin()
+    template = contract_template_create(
+        agency=world.agency_a,
+        actor=world.manager_a,
+        name="Ours",
+        language="en",
+        body=base.body,
+        default_rule_set=base.default_rule_set,
+        default_terms={**base.default_terms, "payout_threshold": "300.00"},
+    )
+    assert draft(world, template=template).payout_threshold_minor == 30_000
