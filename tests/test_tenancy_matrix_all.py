@@ -18,7 +18,7 @@ from apps.ledger.models import Account, JournalEntry
 from apps.ledger.services import PostingSpec, ledger_account_get_or_create, ledger_post
 from tests.conftest import World, api_as
 from tests.contracts.conftest import active_contract, draft, send
-from tests.deals.conftest import deal
+from tests.deals.conftest import deal, line
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +75,14 @@ def _split_entry(world: World, key: str, creator: Any) -> JournalEntry:
     )
 
 
+def _dispute(world: World) -> Any:
+    from apps.disputes.services import dispute_open
+
+    return dispute_open(
+        actor=world.creator_a.user, income_line=line(world.agency_a, world.creator_a), message="Wrong share"
+    )
+
+
 # name -> (builder, detail url, list url, who may read)
 Objects = dict[str, tuple[Callable[[World], Any], Callable[[Any], str], str, set[str]]]
 
@@ -96,6 +104,12 @@ OBJECTS: Objects = {
         lambda d: f"/api/v1/deals/{d.public_id}/",
         "/api/v1/deals/",
         AGENCY_A | {"creator_a"},
+    ),
+    "dispute of creator A": (
+        lambda w: _dispute(w),
+        lambda d: f"/api/v1/disputes/{d.public_id}/",
+        "/api/v1/disputes/",
+        AGENCY_A | {"creator_a"},  # not another agency, nor agency A's other creator
     ),
     "ledger entry of creator A": (
         lambda w: _split_entry(w, "matrix:a", w.creator_a),

@@ -262,6 +262,7 @@ def test_every_file_field_has_a_download_through_tenancy_or_none() -> None:
         "contracts.ContractVersion.pdf": "contracts:pdf / api-contract-pdf (contract_version_get_for_actor)",
         "income.StatementImport.file": "never downloaded: the worker reads it; people see the import's rows",
         "statements.Statement.pdf": "statements:pdf (statement_get_for_actor)",
+        "disputes.DisputeAttachment.file": "disputes:attachment / api-dispute-file (dispute_attachment_get_for_actor)",
     }
     fields = {
         f"{model._meta.label}.{field.name}"
