@@ -3,27 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from apps.common.admin import ReadOnlyAdmin
 from apps.common.money import format_money
 from apps.payouts.details import mask_account, mask_name
 from apps.payouts.models import PayoutBatch, PayoutDetails, PayoutItem, TaxProfile
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = None  # no "delete selected"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(TaxProfile)
