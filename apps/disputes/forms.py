@@ -37,7 +37,7 @@ class MultipleFileField(forms.FileField):
 
 class MessageForm(forms.Form):
     message = forms.CharField(
-        label=_("Message"), max_length=MAX_MESSAGE_CHARS, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Your message"), max_length=MAX_MESSAGE_CHARS, widget=forms.Textarea(attrs={"rows": 5})
     )
     attachments = MultipleFileField(label=_("Files"), required=False, help_text=FILES_HELP)
 

@@ -100,8 +100,6 @@ def dispute_agency_list(request: HttpRequest) -> HttpResponse:
         agency_id__in=scope.agency_ids
     )
     page = Paginator(disputes, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "disputes/agency_list.html",
@@ -109,7 +107,6 @@ def dispute_agency_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "disputes": dispute_rows(page.object_list),
-            "query": query.urlencode(),
         },
         status=200 if not form.is_bound or form.is_valid() else 400,
     )
