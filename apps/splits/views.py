@@ -26,6 +26,8 @@ DOCUMENTS = {
     "exchange-rates": "exchange-rates.md",
     "payouts": "payouts.md",
     "statements": "statements.md",
+    "disputes": "disputes.md",
+    "onboarding": "onboarding.md",
 }
 # Line fields of the engine's document -> the field of the form row that shows their errors.
 _ROW_FIELDS = {"gross": "gross", "expenses": "expenses", "occurred_at": "occurred_at", "currency": "gross"}

@@ -32,6 +32,10 @@ def test_a_creator_disputes_a_published_statement_and_gets_a_correction(
     before = payable(world.creator_a)
 
     creator = web_as(world.creator_a.user)
+    # The statement page offers the creator (only) the way in.
+    statement_page = f"/statements/{statement.public_id}/"
+    assert f'href="{url}"' in creator.get(statement_page).content.decode()
+    assert f'href="{url}"' not in web_as(world.owner_a).get(statement_page).content.decode()
     form = creator.get(url)
     assert form.status_code == 200
     assert f"About statement No. {statement.number} for 2026-10 from Agency A." in form.content.decode()

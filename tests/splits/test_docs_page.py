@@ -30,6 +30,8 @@ DOCS = Path(settings.BASE_DIR) / "docs"
         ("exchange-rates", "how a line in another currency is converted"),
         ("payouts", "how money leaves Fenrun for the creator"),
         ("statements", "what an agency owes a creator for a month"),
+        ("disputes", "a creator questions a line or a statement"),
+        ("onboarding", "invitations, the roster and the team"),
     ],
 )
 def test_each_document_is_served_to_anyone(name: str, heading: str) -> None:
