@@ -119,6 +119,12 @@ class LineAllocation(models.Model):
     effective_date = models.DateField()
 
     class Meta:
+        indexes = [
+            # A creator's allocations by ledger day: their home's twelve months and their income
+            # list filtered by month read only their own rows of those days (apps/recognition/
+            # shares.py), whatever the size of the table. One more B-tree entry per allocation.
+            models.Index(fields=["creator", "effective_date"], name="recognition_alloc_creator_day"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["agency", "contract_version", "ordinal"], name="recognition_allocation_order"
