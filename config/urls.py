@@ -36,6 +36,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("payouts/", include("apps.payouts.api.urls")),
     path("invitations/", include("apps.invitations.api.urls")),
     path("disputes/", include("apps.disputes.api.urls")),
+    path("reports/", include("apps.reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -55,6 +56,7 @@ urlpatterns = [
     path("agency/", include("apps.agencies.urls")),
     path("invitations/", include("apps.invitations.urls")),
     path("disputes/", include("apps.disputes.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

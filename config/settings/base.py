@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.statements",
     "apps.invitations",
     "apps.disputes",
+    "apps.reports",
     "apps.demo",  # the top floor: seed_demo only, nothing imports it
 ]
 
