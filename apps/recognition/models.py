@@ -124,6 +124,9 @@ class LineAllocation(models.Model):
             # list filtered by month read only their own rows of those days (apps/recognition/
             # shares.py), whatever the size of the table. One more B-tree entry per allocation.
             models.Index(fields=["creator", "effective_date"], name="recognition_alloc_creator_day"),
+            # An agency's allocations by ledger day: its revenue reports (apps/reports) and the
+            # statements' quarter report read a range of months, not every line the agency had.
+            models.Index(fields=["agency", "effective_date"], name="recognition_alloc_agency_day"),
         ]
         constraints = [
             models.UniqueConstraint(
