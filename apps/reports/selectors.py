@@ -37,8 +37,9 @@ and the agency's other revenue accounts (corrections: a dispute resolved with mo
 adjustment). They equal the allocations' figures unless something was corrected by hand.
 
 Recognition's and the ledger's tables are read here read-only, like the statements do: neither
-app has a selector that groups an agency's months. Cost: the allocations are read by agency and
-ledger day and joined to their lines by primary key for the platform and source; the roll-ups are a few agency-level accounts times the months.
+app has a selector that groups an agency's months. Cost: the allocations are read through the
+(agency, effective_date) index (recognition migration 0005) and joined to their lines by primary
+key for the platform and source; the roll-ups are a few agency-level accounts times the months.
 A report runs a fixed number of queries whatever the number of lines or creators.
 """
 
@@ -362,7 +363,8 @@ class CreatorRows:
         )
 
     def count(self) -> int:
-        return self._queryset.count()
+        # order_by(): the number of groups needs no sort of them by gross.
+        return self._queryset.order_by().count()
 
     def __len__(self) -> int:
         return self.count()
