@@ -490,8 +490,8 @@ def _overlapping(version: ContractVersion) -> ContractCoverage | None:
     )
 
 
-def _raise_overlap(coverage: ContractCoverage) -> None:
-    raise ContractConflict(
+def _overlap_error(coverage: ContractCoverage) -> ContractConflict:
+    return ContractConflict(
         _(
             "%(creator)s already has a signed contract with this agency on %(platform)s for part of these dates (%(title)s, version %(number)s)."
         )
@@ -504,6 +504,27 @@ def _raise_overlap(coverage: ContractCoverage) -> None:
         code="overlapping_contract",
         extra={"field": "platforms"},
     )
+
+
+def _raise_overlap(coverage: ContractCoverage) -> None:
+    raise _overlap_error(coverage)
+
+
+def contract_version_overlap_warning(*, version: ContractVersion) -> str | None:
+    """While drafting: the overlap that sending will refuse, found by the send step's own check
+    (_overlapping), as the sentence send would say; None when there is none. `version` may carry
+    unsaved terms (the terms page's live preview changes it in memory). A read, kept next to the
+    check it must not drift from."""
+    if version.status != Status.DRAFT or not version.platforms:
+        return None
+    if (
+        version.effective_from is None
+        or version.end_date is None
+        or version.end_date < version.effective_from
+    ):
+        return None  # not a range yet; the terms' own validation says so
+    overlap = _overlapping(version)
+    return None if overlap is None else _overlap_error(overlap).message
 
 
 @transaction.atomic
