@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.catalog import Platform
+from apps.common.catalog import Platform, Source
 from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.common.parsers import contains_nul
@@ -31,6 +31,26 @@ class NewContractForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["creator"].queryset = creators  # type: ignore[attr-defined]
         self.fields["template"].queryset = templates  # type: ignore[attr-defined]
+
+
+def rule_set_from_json(text: str) -> Any:
+    """The decoded rule set of a JSON textarea, or a form error a person can act on."""
+    try:
+        rule_set = json.loads(text)
+    except RecursionError:
+        raise forms.ValidationError(_("This JSON is nested too deeply.")) from None
+    except json.JSONDecodeError as error:
+        raise forms.ValidationError(
+            _("Not valid JSON (line %(line)s, column %(column)s): %(message)s"),
+            params={"line": error.lineno, "column": error.colno, "message": error.msg},
+        ) from None
+    if contains_nul(rule_set):  # "\u0000" in the text: PostgreSQL's jsonb refuses it
+        raise forms.ValidationError(_("Text may not contain the NUL character."))
+    return rule_set
+
+
+def rule_set_as_json(rule_set: Any) -> str:
+    return json.dumps(rule_set, ensure_ascii=False, indent=2)
 
 
 class TermsForm(forms.Form):
@@ -102,22 +122,11 @@ class TermsForm(forms.Form):
             version.termination_fee_cap_minor, version.currency
         )
         initial["payout_threshold"] = to_decimal_string(version.payout_threshold_minor, version.currency)
-        initial["rule_set"] = json.dumps(version.rule_set, ensure_ascii=False, indent=2)
+        initial["rule_set"] = rule_set_as_json(version.rule_set)
         return initial
 
     def clean_rule_set(self) -> Any:
-        try:
-            rule_set = json.loads(self.cleaned_data["rule_set"])
-        except RecursionError:
-            raise forms.ValidationError(_("This JSON is nested too deeply.")) from None
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(
-                _("Not valid JSON (line %(line)s, column %(column)s): %(message)s"),
-                params={"line": error.lineno, "column": error.colno, "message": error.msg},
-            ) from None
-        if contains_nul(rule_set):  # "\u0000" in the text: PostgreSQL's jsonb refuses it
-            raise forms.ValidationError(_("Text may not contain the NUL character."))
-        return rule_set
+        return rule_set_from_json(self.cleaned_data["rule_set"])
 
     def clean_termination_fee_cap(self) -> int:
         try:
@@ -149,6 +158,48 @@ class TermsForm(forms.Form):
         field = error.extra.get("field")
         self.rule_set_path = error.extra.get("path")
         self.add_error(field if field in self.fields else None, error.message)
+
+
+class RuleSetJsonForm(forms.Form):
+    """The split rules editor's advanced view: the whole rule set as JSON."""
+
+    error_path: str | None = None
+
+    rule_set = forms.CharField(
+        label=_("Split rules (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
+    )
+
+    def clean_rule_set(self) -> Any:
+        rule_set = rule_set_from_json(self.cleaned_data["rule_set"])
+        if not isinstance(rule_set, dict):
+            raise forms.ValidationError(_('A rule set is a JSON object: {"version": 1, ...}.'))
+        return rule_set
+
+    def add_application_error(self, error: ApplicationError) -> None:
+        """A refusal at the textarea, with the engine's JSON pointer when it names one."""
+        self.error_path = error.extra.get("path")
+        self.add_error("rule_set" if error.extra.get("field") == "rule_set" else None, error.message)
+
+
+class SampleLineForm(forms.Form):
+    """One income line to try the draft's rules on (the editor's preview; nothing is saved)."""
+
+    prefix = "sample"
+    source = forms.ChoiceField(label=_("Source"), choices=Source.choices)
+    platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
+    gross = forms.CharField(
+        label=_("Gross amount"),
+        max_length=24,
+        initial="10000.00",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    expenses = forms.CharField(
+        label=_("Approved expenses (optional)"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
 
 
 class DeclineForm(forms.Form):

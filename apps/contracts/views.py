@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from allauth.account.decorators import reauthentication_required
 from allauth.account.internal.flows.login import get_authentication_records
@@ -12,17 +14,28 @@ from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.agencies.models import Agency
 from apps.agencies.selectors import agency_list_for_actor
-from apps.common.exceptions import ApplicationError, NotFound
+from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
+from apps.common.money import MoneyError, format_money, to_minor
 from apps.common.ratelimit import allow, client_ip
 from apps.common.tenancy import scope_for
 from apps.common.views import page_errors
-from apps.contracts.forms import DeclineForm, NewContractForm, PdfCheckForm, TermsForm
+from apps.contracts.forms import (
+    DeclineForm,
+    NewContractForm,
+    PdfCheckForm,
+    RuleSetJsonForm,
+    SampleLineForm,
+    TermsForm,
+    rule_set_as_json,
+)
 from apps.contracts.models import Contract, ContractSignature, ContractVersion
 from apps.contracts.rendering.document import render_document
+from apps.contracts.rules_form import RuleSetEditorForm, apply_action, state_from_document
 from apps.contracts.selectors import (
     MAX_PDF_BYTES,
     PDF_CHECK_WINDOW_SECONDS,
@@ -40,18 +53,24 @@ from apps.contracts.selectors import (
 )
 from apps.contracts.services import (
     DRAFTERS,
+    ContractConflict,
     audit_meta_from_request,
     contract_amendment_draft,
     contract_draft,
     contract_pdf_ensure,
     contract_sign,
     contract_version_decline,
+    contract_version_overlap_warning,
     contract_version_preview,
     contract_version_send,
     contract_version_update,
     contract_version_withdraw,
 )
 from apps.creators.selectors import creator_list_for_actor
+from apps.splits.engine import InvalidDocument
+from apps.splits.engine.rules import DEFAULT_TIMEZONE, iana_zones
+from apps.splits.explain import party_name
+from apps.splits.services import split_simulate
 
 Status = ContractVersion.Status
 
@@ -154,14 +173,21 @@ def version_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     form = TermsForm(request.POST or None, version=version)
     if request.method == "POST" and form.is_valid():
         try:
-            contract_version_update(version=version, actor=request.user, **form.terms())
+            saved = contract_version_update(version=version, actor=request.user, **form.terms())
         except ApplicationError as error:
             form.add_application_error(error)
         else:
             messages.success(request, _("Draft saved."))
+            _warn_of_overlap(request, saved)
             return redirect("contracts:version", public_id=version.public_id)
     preview = _preview(request, version, form) if request.method == "GET" else None
     return render(request, "contracts/edit.html", {"version": version, "form": form, "preview": preview})
+
+
+def _warn_of_overlap(request: HttpRequest, version: ContractVersion) -> None:
+    warning = contract_version_overlap_warning(version=version)
+    if warning:
+        messages.warning(request, _("Sending will be refused: %(reason)s") % {"reason": warning})
 
 
 def _preview(request: HttpRequest, version: ContractVersion, form: TermsForm) -> dict[str, Any]:
@@ -174,7 +200,9 @@ def _preview(request: HttpRequest, version: ContractVersion, form: TermsForm) ->
     except ApplicationError as error:
         form.add_application_error(error)
         return {"form": form}
-    return {"form": form, "document": document}
+    # The version now carries the form's terms in memory: the overlap is that of the dates and
+    # platforms being typed, before they are saved.
+    return {"form": form, "document": document, "overlap": contract_version_overlap_warning(version=version)}
 
 
 @login_required
@@ -187,6 +215,211 @@ def version_preview(request: HttpRequest, public_id: str) -> HttpResponse:
         raise NotFound()
     form = TermsForm(request.POST, version=version)
     return render(request, "contracts/partials/preview.html", {"preview": _preview(request, version, form)})
+
+
+# --- the split rules editor -------------------------------------------------------------------------
+
+Editor = RuleSetEditorForm | RuleSetJsonForm
+_CANNOT_SHOW_AS_FORM = gettext_lazy(
+    "The form cannot show this rule set exactly (a value or a key it has no field for, or more "
+    "rules than it shows), so it is edited as JSON here. Saving goes through the same checks."
+)
+
+
+def _rules_version(request: HttpRequest, public_id: str) -> ContractVersion:
+    """The version whose rules this user may edit: another agency's is a 404 (scoped), a member
+    who does not draft (finance, viewer) or the creator is told 403."""
+    version = _version_for(request, public_id)
+    if not _can_draft(request.user, version.contract.agency_id):
+        raise PermissionDenied(_("Only the agency's owners and managers can edit split rules."))
+    return version
+
+
+def _editor_for_saved(version: ContractVersion, *, mode: str | None) -> tuple[Editor, str | None]:
+    """The editor on the saved rule set: the form, or the JSON when asked for or when the form
+    cannot show this rule set exactly (then saying why)."""
+    read_only = not version.is_draft
+    state = state_from_document(version.rule_set)
+    if state is not None and mode != "json":
+        return RuleSetEditorForm(state=state, read_only=read_only), None
+    json_form = RuleSetJsonForm(initial={"rule_set": rule_set_as_json(version.rule_set)})
+    if read_only:
+        json_form.fields["rule_set"].disabled = True
+    return json_form, None if state is not None else str(_CANNOT_SHOW_AS_FORM)
+
+
+def _posted_editor(request: HttpRequest) -> tuple[Editor, dict[str, Any] | None]:
+    """The editor as posted (form or JSON view) and its rule set document, None when invalid."""
+    if request.POST.get("mode") == "json":
+        json_form = RuleSetJsonForm(request.POST)
+        return json_form, json_form.cleaned_data["rule_set"] if json_form.is_valid() else None
+    form = RuleSetEditorForm(request.POST)
+    return form, form.document() if form.is_valid() else None
+
+
+def _rules_page(
+    request: HttpRequest,
+    version: ContractVersion,
+    editor: Editor,
+    *,
+    sample: SampleLineForm | None = None,
+    preview: dict[str, Any] | None = None,
+    note: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    is_form = isinstance(editor, RuleSetEditorForm)
+    context = {
+        "version": version,
+        "read_only": not version.is_draft,
+        "mode": "form" if is_form else "json",
+        "form": editor if is_form else None,
+        "json_form": None if is_form else editor,
+        "focus": editor.focus if isinstance(editor, RuleSetEditorForm) else None,
+        "note": note,
+        "sample": sample or _sample_form(version),
+        "preview": preview,
+        "overlap_warning": contract_version_overlap_warning(version=version),
+    }
+    return render(request, "contracts/rules.html", context, status=status)
+
+
+def _sample_form(version: ContractVersion, data: Any = None, *, bound: bool = True) -> SampleLineForm:
+    """The try-a-line fields, bound only to be tried: after another action they keep what was
+    typed, without an error for a field nobody asked to use yet."""
+    platforms = list(version.platforms or [])
+    initial = {"platform": platforms[0] if platforms else None}
+    if data is not None and not bound:
+        prefix = SampleLineForm.prefix
+        initial.update(
+            {
+                name: data[f"{prefix}-{name}"]
+                for name in SampleLineForm.base_fields
+                if f"{prefix}-{name}" in data
+            }
+        )
+        data = None
+    return SampleLineForm(data, initial=initial)
+
+
+@login_required
+@page_errors
+@require_http_methods(["GET", "POST"])
+def version_rules(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The split rules as a form (or as JSON, the advanced view); adding or removing a row,
+    switching views and previewing save nothing; saving goes through contract_version_update,
+    like the terms page, so the engine's validation decides and its error lands on its field."""
+    version = _rules_version(request, public_id)
+    if request.method == "GET":
+        editor, note = _editor_for_saved(version, mode=request.GET.get("mode"))
+        return _rules_page(request, version, editor, note=note)
+    action = request.POST.get("action") or "save"
+    sample = _sample_form(version, request.POST, bound=action == "preview")
+    if not version.is_draft:
+        if action == "preview":  # trying a line on a sent version's rules writes nothing either
+            editor, note = _editor_for_saved(version, mode=request.POST.get("mode"))
+            preview = _rules_preview(version, version.rule_set, sample)
+            return _rules_page(request, version, editor, sample=sample, preview=preview, note=note)
+        raise ContractConflict(
+            _("Version %(number)s was sent and cannot change; draft an amendment instead.")
+            % {"number": version.number},
+            code="version_immutable",
+        )
+    editor, document = _posted_editor(request)
+    if document is None:
+        return _rules_page(request, version, editor, sample=sample, status=400)
+    if action == "to-json":
+        json_form = RuleSetJsonForm(initial={"rule_set": rule_set_as_json(document)})
+        return _rules_page(request, version, json_form, sample=sample)
+    if action == "to-form":
+        state = state_from_document(document)
+        if state is None:
+            return _rules_page(request, version, editor, sample=sample, note=str(_CANNOT_SHOW_AS_FORM))
+        return _rules_page(request, version, RuleSetEditorForm(state=state), sample=sample)
+    if action == "preview":
+        preview = _rules_preview(version, document, sample)
+        return _rules_page(request, version, editor, sample=sample, preview=preview)
+    if action != "save":
+        if not isinstance(editor, RuleSetEditorForm):
+            raise ApplicationError(_("Switch to the form to add or remove rows."), code="invalid_action")
+        state = editor.state()
+        focus = apply_action(state, action)
+        return _rules_page(request, version, RuleSetEditorForm(state=state, focus=focus), sample=sample)
+    try:
+        saved = contract_version_update(version=version, actor=request.user, rule_set=document)
+    except ApplicationError as error:
+        editor.add_application_error(error)
+        return _rules_page(request, version, editor, sample=sample, status=min(max(error.status, 400), 499))
+    messages.success(request, _("Split rules saved."))
+    _warn_of_overlap(request, saved)
+    return redirect("contracts:rules", public_id=version.public_id)
+
+
+@login_required
+@page_errors
+@require_POST
+def version_rules_preview(request: HttpRequest, public_id: str) -> HttpResponse:
+    """HTMX: the sample line split under the rules as they stand in the editor; saves nothing."""
+    version = _rules_version(request, public_id)
+    sample = _sample_form(version, request.POST)
+    if version.is_draft:
+        _editor, document = _posted_editor(request)
+        if document is None:
+            preview: dict[str, Any] = {"rules_error": _("Fix the marked fields of the rules first.")}
+            return render(request, "contracts/partials/rules_preview.html", {"preview": preview})
+    else:
+        document = version.rule_set
+    preview = _rules_preview(version, document, sample)
+    return render(request, "contracts/partials/rules_preview.html", {"preview": preview})
+
+
+def _rules_preview(version: ContractVersion, document: Any, sample: SampleLineForm) -> dict[str, Any]:
+    """One line through the engine under `document`: its shares and the explanation's sentences.
+    The line happens at noon on the version's first day, in the rule set's zone."""
+    if not sample.is_valid():
+        return {"sample_errors": True}
+    data = sample.cleaned_data
+    zone_name = document.get("timezone", DEFAULT_TIMEZONE) if isinstance(document, dict) else DEFAULT_TIMEZONE
+    zone = ZoneInfo(
+        zone_name if isinstance(zone_name, str) and zone_name in iana_zones() else DEFAULT_TIMEZONE
+    )
+    line: dict[str, Any] = {
+        "id": "sample",
+        "source": data["source"],
+        "platform": data["platform"],
+        "gross": data["gross"].strip(),
+        "occurred_at": datetime.datetime.combine(
+            version.effective_from, datetime.time(12), tzinfo=zone
+        ).isoformat(),
+    }
+    if data["expenses"].strip():
+        line["expenses"] = data["expenses"].strip()
+    try:
+        simulation = split_simulate(document={"rules": document, "lines": [line]})
+    except InvalidDocument as error:
+        return {"line_error": error.message}
+    if simulation.invalid_rules is not None:
+        invalid = simulation.invalid_rules
+        return {"rules_error": f"{invalid.path or '/'}: {invalid.message}"}
+    result = simulation.lines[0]
+    rows = []
+    if not result.result.get("error"):
+        currency = document["currency"]
+        for party, share in result.result["shares"].items():
+            rows.append(
+                {
+                    "party": party_name(party),
+                    "share": _money(share, currency),
+                    "payable": _money(result.result["payable"][party], currency),
+                }
+            )
+    return {"line": result, "rows": rows, "date": version.effective_from}
+
+
+def _money(amount: str, currency: str) -> str:
+    try:
+        return format_money(to_minor(amount, currency), currency)
+    except MoneyError:
+        return amount
 
 
 @login_required
@@ -205,6 +438,7 @@ def version_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         document_html = version.document_html
     is_drafter = _can_draft(request.user, contract.agency_id)
     fairness = contract_fairness_summary(version=version)
+    overlap = contract_version_overlap_warning(version=version) if is_drafter else None
     return render(
         request,
         "contracts/version.html",
@@ -222,6 +456,7 @@ def version_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             and version.status in (Status.SIGNED, Status.ACTIVE)
             and not any(v.status in ContractVersion.OPEN for v in siblings),
             "decline_form": DeclineForm(),
+            "overlap_warning": overlap,
         },
     )
 
