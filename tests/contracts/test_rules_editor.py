@@ -604,3 +604,36 @@ def test_the_creator_cannot_open_the_editor(world) -> None:
     sent_to_a = send(world, unsent)
     assert creator.get(_rules_url(sent_to_a)).status_code == 403
     assert web_as(world.creator_a.user).get(_rules_url(sent)).status_code == 404  # another creator's
+
+
+def test_the_editor_runs_a_fixed_number_of_queries(world, django_assert_max_num_queries) -> None:
+    small = draft(world)
+    large = draft(world, creator=world.creator_a2)
+    document = copy.deepcopy(_saved(large))
+    document["rules"] = [
+        {**copy.deepcopy(document["rules"][0]), "id": f"rule_{index}"} for index in range(12)
+    ] + [document["rules"][-1]]
+    contract_version_update(version=large, actor=world.manager_a, rule_set=document)
+    client = web_as(world.manager_a)
+    for version in (small, large):
+        with django_assert_max_num_queries(7):
+            assert client.get(_rules_url(version)).status_code == 200
+
+
+def test_the_preview_reads_the_json_view_too(world) -> None:
+    version = draft(world)
+    document = copy.deepcopy(_saved(version))
+    document["rules"][-1]["split"] = {"creator": "90", "agency": "10"}
+    response = web_as(world.manager_a).post(
+        f"/contracts/v/{version.public_id}/rules/preview/",
+        {
+            "mode": "json",
+            "rule_set": json.dumps(document),
+            "sample-source": "live_gifts",
+            "sample-platform": "douyin",
+            "sample-gross": "1000.00",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "¥900.00" in response.content.decode()  # the typed 90 %, not the saved 60 %
