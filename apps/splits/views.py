@@ -28,6 +28,8 @@ DOCUMENTS = {
     "statements": "statements.md",
     "disputes": "disputes.md",
     "onboarding": "onboarding.md",
+    "reports": "reports.md",
+    "contracts": "contracts.md",
 }
 # Line fields of the engine's document -> the field of the form row that shows their errors.
 _ROW_FIELDS = {"gross": "gross", "expenses": "expenses", "occurred_at": "occurred_at", "currency": "gross"}
