@@ -60,6 +60,21 @@ def register_agency_check(check: AgencyCheck) -> None:
     _agency_checks[f"{check.__module__}.{check.__qualname__}"] = check
 
 
+# A check of an evidence bundle (a file a creator holds: chain hashes, heads, line allocations)
+# against the live ledger: (what it counted, problems). `verify_ledger --bundle FILE` runs them.
+BundleCheck = Callable[[str], tuple[dict[str, int], list[str]]]
+_bundle_checks: dict[str, BundleCheck] = {}
+
+
+def register_bundle_check(check: BundleCheck) -> None:
+    """Register the check of a bundle file (apps above the ledger, from AppConfig.ready())."""
+    _bundle_checks[f"{check.__module__}.{check.__qualname__}"] = check
+
+
+def bundle_checks() -> list[BundleCheck]:
+    return list(_bundle_checks.values())
+
+
 def expected_ledgers() -> dict[int, list[str]]:
     """Every registered source's agencies, each with the reasons given for it."""
     reasons: dict[int, list[str]] = defaultdict(list)

@@ -1,4 +1,8 @@
-"""manage.py verify_ledger [--agency PUBLIC_ID]: re-check the ledger; non-zero exit on any mismatch."""
+"""manage.py verify_ledger [--agency PUBLIC_ID] [--bundle FILE]: re-check the ledger, or compare a
+creator's evidence bundle with the live ledger; non-zero exit on any mismatch.
+
+The bundle check belongs to the app that builds bundles (apps/evidence registers it): the ledger
+knows nothing of allocations, contracts or statements, only that a check of a file exists."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.agencies.models import Agency
-from apps.ledger.verification import ledger_verify
+from apps.ledger.verification import bundle_checks, ledger_verify
 
 
 class Command(BaseCommand):
@@ -20,8 +24,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--agency", help="public id of one agency to check")
+        parser.add_argument(
+            "--bundle",
+            metavar="FILE",
+            help="an evidence bundle (ZIP) a creator downloaded: check that every entry hash, head and "
+            "line allocation it holds is still what the live ledger says",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["bundle"]:
+            self._bundle(options["bundle"])
+            return
         agency = None
         if options["agency"]:
             agency = Agency.objects.filter(public_id=options["agency"]).first()
@@ -49,6 +62,24 @@ class Command(BaseCommand):
                 returncode=1,
             )
         self.stdout.write(self.style.SUCCESS(f"OK: {len(reports)} ledger(s) verified"))
+
+    def _bundle(self, path: str) -> None:
+        checks = bundle_checks()
+        if not checks:
+            raise CommandError("No app registered a bundle check (is apps.evidence installed?).")
+        problems: list[str] = []
+        for check in checks:
+            counted, found = check(path)
+            self.stdout.write(f"{path}: {_counted(counted).rstrip('; ') or 'nothing compared'}")
+            problems.extend(found)
+        for problem in problems:
+            self.stderr.write(f"  MISMATCH {problem}")
+        if problems:
+            raise CommandError(
+                f"the bundle does not match the live ledger ({len(problems)} problem(s)), first: {problems[0]}",
+                returncode=1,
+            )
+        self.stdout.write(self.style.SUCCESS(f"OK: the bundle {path} matches the live ledger"))
 
 
 def _counted(checked: dict[str, int]) -> str:
