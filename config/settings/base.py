@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.invitations",
     "apps.disputes",
     "apps.reports",
+    "apps.evidence",
     "apps.demo",  # the top floor: seed_demo only, nothing imports it
 ]
 
