@@ -57,6 +57,7 @@ urlpatterns = [
     path("invitations/", include("apps.invitations.urls")),
     path("disputes/", include("apps.disputes.urls")),
     path("reports/", include("apps.reports.urls")),
+    path("evidence/", include("apps.evidence.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
