@@ -553,6 +553,20 @@ def contract_rule_set_documents(*, version_ids: Iterable[int]) -> dict[int, str]
         return dict(cursor.fetchall())
 
 
+def contract_version_names(*, version_ids: Iterable[int]) -> dict[int, ContractVersion]:
+    """Versions by id with their contract's title and number only, for naming them where a row
+    points at one (a line's split names the version it was split under): one query. The caller
+    has scoped the rows that point at them; a version is visible wherever its lines are."""
+    ids = sorted(set(version_ids))
+    if not ids:
+        return {}
+    versions = ContractVersion.objects.filter(pk__in=ids).select_related("contract")
+    return {
+        version.pk: version
+        for version in versions.only("public_id", "number", "contract__title", "contract__public_id")
+    }
+
+
 def contract_versions_in_force_many(
     *, agency_id: int, creator_ids: Iterable[int]
 ) -> dict[int, list[ContractVersion]]:

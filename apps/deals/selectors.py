@@ -18,7 +18,14 @@ from apps.common.catalog import Source
 from apps.common.tenancy import get_scoped_or_404, scope_for
 from apps.contracts.models import ContractVersion
 from apps.contracts.selectors import contract_version_in_force
-from apps.deals.models import BrandDeal, DealExpense, DealPayment, Deliverable, ExpenseDeduction
+from apps.deals.models import (
+    BrandDeal,
+    DealExpense,
+    DealPayment,
+    Deliverable,
+    ExpenseDeduction,
+    ExpenseReissue,
+)
 from apps.income.models import IncomeLine
 from apps.income.selectors import income_line_list_for_actor
 from apps.splits.engine.money import format_percent, half_up
@@ -173,3 +180,35 @@ def deal_assignable_list(*, line: IncomeLine) -> QuerySet[BrandDeal]:
     if line.creator_id is not None:
         deals = deals.filter(creator_id=line.creator_id)
     return deals.select_related("creator").order_by("creator__display_name", "-due_on", "-pk")
+
+
+# --- the income list's deal filter (registered with income: apps/income/hooks.py) ---------------------
+
+DEAL_CHOICES_SHOWN = 200  # a filter's drop-down, newest due first; a creator has far fewer
+
+
+def deal_filter_choices(*, actor: Any) -> list[tuple[str, str]]:
+    """(public id, name) of the deals the actor sees, for the income list's filter: a creator's own
+    deals (at any agency), an agency member's agencies' deals. One query."""
+    scope = scope_for(actor)
+    deals = deal_list_for_actor(actor=actor)
+    if scope.creator_id is not None and not scope.agency_ids:
+        deals = deals.filter(creator_id=scope.creator_id)
+    return [
+        (str(public_id), f"{brand} · {campaign}" if campaign else brand)
+        for public_id, brand, campaign in deals.values_list("public_id", "brand", "campaign")[
+            :DEAL_CHOICES_SHOWN
+        ]
+    ]
+
+
+def deal_line_condition(*, actor: Any, public_id: UUID | str) -> Q:
+    """A Q over IncomeLine: the lines of one deal the actor sees (NotFound otherwise): its
+    payments (refunds included) and the reversal and re-issue lines its expenses caused."""
+    deal = get_scoped_or_404(deal_list_for_actor(actor=actor), public_id=public_id)
+    reissues = ExpenseReissue.objects.filter(deal=deal)
+    return (
+        Q(pk__in=DealPayment.objects.filter(deal=deal).values("income_line_id"))
+        | Q(pk__in=reissues.values("reversal_line_id"))
+        | Q(pk__in=reissues.values("reissue_line_id"))
+    )

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.income.models import StatementImport
+from apps.common.catalog import Platform, Source
+from apps.income.models import IncomeLine, StatementImport
 
 
 class StatementUploadForm(forms.Form):
@@ -48,3 +49,38 @@ class FxRateForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [(str(agency.public_id), agency.name) for agency in agencies]
         self.fields["agency"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField
+
+
+class LineFilterForm(forms.Form):
+    """The income list's filters (GET): every field optional, each choice one the person can see."""
+
+    month = forms.RegexField(
+        label=_("Month"),
+        regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+        required=False,
+        error_messages={"invalid": _("Enter a month such as 2026-11.")},
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-11"}),
+        help_text=_("The month a line counts in on your statement; lines not split yet have none."),
+    )
+    agency = forms.ChoiceField(label=_("Agency"), required=False)
+    platform = forms.ChoiceField(
+        label=_("Platform"), required=False, choices=[("", _("All platforms")), *Platform.choices]
+    )
+    source = forms.ChoiceField(
+        label=_("Source"), required=False, choices=[("", _("All sources")), *Source.choices]
+    )
+    deal = forms.ChoiceField(label=_("Brand deal"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *IncomeLine.Status.choices]
+    )
+
+    def __init__(self, *args, agencies=(), deals=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
+            ("", _("All agencies")),
+            *((str(agency.public_id), agency.name) for agency in agencies),
+        ]
+        if deals is None:  # no deals app: no deal filter
+            del self.fields["deal"]
+        else:
+            self.fields["deal"].choices = [("", _("All brand deals")), *deals]  # type: ignore[attr-defined]

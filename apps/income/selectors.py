@@ -7,6 +7,8 @@ an agency's own to its members, reference rates (no agency) to every signed-in p
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
@@ -14,10 +16,23 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from apps.agencies.models import Agency
 from apps.common.exceptions import ApplicationError
 from apps.common.pgarrays import int_array
 from apps.common.tenancy import get_scoped_or_404, scope_for, scoped
 from apps.income.models import FxRate, IncomeLine, StatementImport
+
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+def month_days(month: str) -> tuple[datetime.date, datetime.date]:
+    """(first, last day) of "2026-11"; ApplicationError (400) for anything but such a month."""
+    if not _MONTH.match(month or ""):
+        raise ApplicationError(f"{month!r} is not a month such as 2026-11.", code="invalid_month")
+    year, number = int(month[:4]), int(month[5:])
+    first = datetime.date(year, number, 1)
+    following = datetime.date(year + number // 12, number % 12 + 1, 1)
+    return first, following - datetime.timedelta(days=1)
 
 
 def income_line_list_for_actor(
@@ -26,15 +41,24 @@ def income_line_list_for_actor(
     status: str | None = None,
     agency: Any | None = None,
     statement_import: StatementImport | None = None,
+    month: str | None = None,
+    platform: str | None = None,
+    source: str | None = None,
+    condition: Q | None = None,
 ) -> QuerySet[IncomeLine]:
-    """Lines the actor may see: their agencies' lines, and their own lines as a creator."""
+    """Lines the actor may see: their agencies' lines, and their own lines as a creator.
+
+    `month` ("2026-11"): the recognised lines that count in that month on statements (their
+    ledger day, the allocation's effective_date), so a month's lines add up to its statement;
+    lines not split yet have no month. `condition`: a further Q another app supplies through
+    income's hooks (a brand deal's lines)."""
     scope = scope_for(actor)
     if scope.user_id is None:
         return IncomeLine.objects.none()
-    condition = Q(agency_id__in=scope.agency_ids)
+    visible = Q(agency_id__in=scope.agency_ids)
     if scope.creator_id is not None:
-        condition |= Q(creator_id=scope.creator_id)
-    lines = IncomeLine.objects.filter(condition)
+        visible |= Q(creator_id=scope.creator_id)
+    lines = IncomeLine.objects.filter(visible)
     if status is not None:
         if status not in IncomeLine.Status.values:
             raise ApplicationError(
@@ -51,7 +75,31 @@ def income_line_list_for_actor(
         lines = lines.filter(agency=agency)
     if statement_import is not None:
         lines = lines.filter(statement_import=statement_import)
+    if month is not None:
+        first, last = month_days(month)
+        lines = lines.filter(allocation__effective_date__gte=first, allocation__effective_date__lte=last)
+        if not scope.agency_ids and scope.creator_id is not None:
+            # Redundant (an allocation's creator is its line's) but it lets PostgreSQL read the
+            # month from the allocations' (creator, effective_date) index instead of every line
+            # the creator ever had.
+            lines = lines.filter(allocation__creator_id=scope.creator_id)
+    if platform is not None:
+        lines = lines.filter(platform=platform)
+    if source is not None:
+        lines = lines.filter(source=source)
+    if condition is not None:
+        lines = lines.filter(condition)
     return lines.select_related("agency", "creator", "allocation").order_by("-occurred_at", "-id")
+
+
+def income_line_agencies_for_actor(*, actor: Any) -> QuerySet[Agency]:
+    """The agencies whose lines the actor may see, by name: their own agencies as a member, and
+    as a creator every agency that represents or represented them."""
+    scope = scope_for(actor)
+    condition = Q(pk__in=scope.agency_ids)
+    if scope.creator_id is not None:
+        condition |= Q(representations__creator_id=scope.creator_id)
+    return Agency.objects.filter(condition).distinct().order_by("name")
 
 
 def income_line_get_for_actor(*, actor: Any, public_id: UUID | str) -> IncomeLine:
@@ -78,10 +126,11 @@ def register_line_split(reader: Callable[..., dict[str, Any] | None]) -> None:
     _line_split["reader"] = reader
 
 
-def income_line_split(*, line: IncomeLine) -> dict[str, Any] | None:
-    """A recognised line's split, explanation and Merkle proof (None if not recognised)."""
+def income_line_split(*, line: IncomeLine, for_creator: bool = True) -> dict[str, Any] | None:
+    """A recognised line's split, explanation, breakdown and Merkle proof (None if not
+    recognised). `for_creator`: the breakdown says "my share" rather than "the creator's"."""
     reader = _line_split.get("reader")
-    return reader(line=line) if reader is not None else None
+    return reader(line=line, for_creator=for_creator) if reader is not None else None
 
 
 def fx_rate_list_for_actor(*, actor: Any, agency: Any | None = None) -> QuerySet[FxRate]:

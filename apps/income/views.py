@@ -1,6 +1,7 @@
 """Income pages: upload a statement, follow its progress (HTMX polling), read its row errors;
-a creator's own income lines with their split, explanation and balances; exchange rates. Thin:
-services and selectors do the work."""
+the income lines with the creator's share of each, filters and totals, and each line's split,
+breakdown and proof; exchange rates. Thin: services and selectors do the work (the shares and the
+deal filter come from recognition and deals through income's hooks)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from apps.agencies.selectors import agency_list_for_actor
+from apps.common.catalog import platform_name, source_name
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.tenancy import scope_for
 from apps.common.views import page_errors
-from apps.income.forms import FxRateForm, StatementUploadForm
+from apps.income.forms import FxRateForm, LineFilterForm, StatementUploadForm
+from apps.income.hooks import deal_readers, share_reader
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
     fx_rate_list_for_actor,
+    income_line_agencies_for_actor,
     income_line_get_for_actor,
     income_line_list_for_actor,
     income_line_split,
@@ -30,6 +34,7 @@ from apps.income.selectors import (
     statement_import_list_for_actor,
 )
 from apps.income.services import FX_ROLES, INCOME_ROLES, fx_rate_record
+from apps.ledger.models import Account
 from apps.ledger.selectors import balance_list_for_actor
 
 
@@ -87,42 +92,97 @@ def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "income/import.html", context)
 
 
+LINES_PER_PAGE = 50
+
+
+def _owed_to_creator(user: Any, creator_id: int) -> list[dict[str, Any]]:
+    """What each agency owes the creator now (their payable balance, a positive figure): one row
+    per agency and currency, read from the running balances (never the postings)."""
+    balances = balance_list_for_actor(actor=user).filter(
+        account__creator_id=creator_id, account__purpose=Account.Purpose.CREATOR_PAYABLE
+    )
+    return [
+        {
+            "agency": balance.account.agency.name,
+            "amount_minor": balance.balance_minor * balance.account.normal_sign,
+            "currency": balance.currency,
+        }
+        for balance in balances
+    ]
+
+
 @login_required
 @page_errors
 def line_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status") or None
+    """The income lines the person sees, newest first, filtered, 50 a page, with the creator's
+    share of each recognised line. A creator (who is not also an agency member) sees the totals
+    of the filtered set too: gross and their share. The same number of queries at any size."""
+    user = request.user
+    scope = scope_for(user)
     # ?import=<id>: the lines of one import (its page links here when it finishes); another
     # tenant's or a malformed id is a 404, as the import's own page would be.
     statement_import = None
     if request.GET.get("import"):
-        statement_import = statement_import_get_for_actor(actor=request.user, public_id=request.GET["import"])
-    try:
-        lines = income_line_list_for_actor(
-            actor=request.user, status=status, statement_import=statement_import
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        lines = income_line_list_for_actor(actor=request.user, statement_import=statement_import)
-    page = Paginator(lines, 100).get_page(request.GET.get("page"))
-    scope = scope_for(request.user)
-    balances = []
-    if scope.creator_id is not None:
-        # Shown the way people read them: what the agency owes the creator is a positive figure.
-        balances = [
-            {
-                "agency": balance.account.agency.name,
-                "account": balance.account.get_purpose_display(),
-                "amount_minor": balance.balance_minor * balance.account.normal_sign,
-                "currency": balance.currency,
-            }
-            for balance in balance_list_for_actor(actor=request.user).filter(
-                account__creator_id=scope.creator_id
-            )
-        ]
+        statement_import = statement_import_get_for_actor(actor=user, public_id=request.GET["import"])
+    agencies = list(income_line_agencies_for_actor(actor=user))
+    deals = deal_readers()
+    form = LineFilterForm(request.GET, agencies=agencies, deals=deals[0](actor=user) if deals else None)
+    is_creator_view = scope.creator_id is not None and not scope.agency_ids
+    context: dict[str, Any] = {
+        "form": form,
+        "statement_import": statement_import,
+        "is_creator_view": is_creator_view,
+        "show_agency": len(agencies) > 1,
+        "owed": _owed_to_creator(user, scope.creator_id) if scope.creator_id is not None else [],
+    }
+    if not form.is_valid():
+        # A filter no one can apply (a made-up month, agency or deal): say so, list nothing.
+        return render(request, "income/lines.html", {**context, "page": None}, status=400)
+    data = form.cleaned_data
+    agency = next((item for item in agencies if str(item.public_id) == data["agency"]), None)
+    lines = income_line_list_for_actor(
+        actor=user,
+        status=data["status"] or None,
+        agency=agency,
+        statement_import=statement_import,
+        month=data["month"] or None,
+        platform=data["platform"] or None,
+        source=data["source"] or None,
+        condition=deals[1](actor=user, public_id=data["deal"]) if deals and data.get("deal") else None,
+    )
+    # The list shows neither the line's JSON metadata nor its long texts: not decoded per row.
+    lines = (
+        lines.select_related(None)
+        .select_related("agency", "allocation")
+        .defer("metadata", "description", "exception_detail", "dismiss_reason")
+    )
+    page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
+    reader = share_reader()
+    shares = (
+        reader(page=page.object_list, lines=lines if is_creator_view else None)
+        if reader is not None
+        else None
+    )
+    rows = [
+        {
+            "line": line,
+            "platform": platform_name(line.platform),
+            "source": source_name(line.source),
+            "share": shares.shares.get(line.pk) if shares is not None else None,
+        }
+        for line in page.object_list
+    ]
     return render(
         request,
         "income/lines.html",
-        {"page": page, "status": status, "balances": balances, "statement_import": statement_import},
+        {
+            **context,
+            "page": page,
+            "rows": rows,
+            "has_shares": shares is not None,
+            "gross_totals": shares.gross_totals if shares is not None else None,
+            "share_totals": shares.share_totals if shares is not None else None,
+        },
     )
 
 
@@ -130,7 +190,9 @@ def line_list(request: HttpRequest) -> HttpResponse:
 @page_errors
 def line_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     line = income_line_get_for_actor(actor=request.user, public_id=public_id)
-    return render(request, "income/line.html", {"line": line, "split": income_line_split(line=line)})
+    is_own = line.creator_id is not None and line.creator_id == scope_for(request.user).creator_id
+    split = income_line_split(line=line, for_creator=is_own)
+    return render(request, "income/line.html", {"line": line, "split": split, "is_own": is_own})
 
 
 @login_required

@@ -28,7 +28,7 @@ class RecognitionConfig(AppConfig):
     def ready(self) -> None:
         # The ledger imports nothing of recognition: recognition tells it which agencies must have
         # a ledger, what else to verify, and which of its tables are append-only.
-        from apps.income.hooks import register_recognition_enqueuer
+        from apps.income.hooks import register_recognition_enqueuer, register_share_reader
         from apps.income.pipeline import register_recognition_step
         from apps.income.selectors import register_line_split
         from apps.ledger.roles import register_append_only
@@ -36,6 +36,7 @@ class RecognitionConfig(AppConfig):
         from apps.recognition.models import EntryCover, LineAllocation, RuleSetSnapshot, StateCheckpoint
         from apps.recognition.selectors import line_split
         from apps.recognition.services import recognize_import_lines
+        from apps.recognition.shares import line_shares
         from apps.recognition.tasks import income_recognize_pending_agency
         from apps.recognition.verification import recognition_verify_agency
 
@@ -45,3 +46,4 @@ class RecognitionConfig(AppConfig):
         register_recognition_step(recognize_import_lines)
         register_recognition_enqueuer(income_recognize_pending_agency.delay)
         register_line_split(line_split)
+        register_share_reader(line_shares)

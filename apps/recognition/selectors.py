@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 
 from apps.agencies.time import agency_today, agency_zone
 from apps.common.money import to_decimal_string
+from apps.contracts.selectors import contract_version_names
 from apps.creators.models import Creator
 from apps.income.models import ClosedPeriod, IncomeLine, StatementImport
 from apps.ledger.models import Account, AccountPeriodBalance, JournalEntry
+from apps.recognition.breakdown import rule_label, split_breakdown
 from apps.recognition.leaves import allocation_document, allocation_leaf
 from apps.recognition.merkle import merkle_proof, merkle_root, merkle_verify
 from apps.recognition.models import EngineState, EntryCover, LineAllocation
@@ -139,9 +141,11 @@ def allocation_summary(allocation: LineAllocation, line: IncomeLine) -> dict[str
     }
 
 
-def line_split(*, line: IncomeLine) -> dict[str, Any] | None:
+def line_split(*, line: IncomeLine, for_creator: bool = True) -> dict[str, Any] | None:
     """A recognised line's split and the engine's explanation, recomputed from the stored inputs,
-    with the Merkle proof that its allocation is in its ledger entry. None if not recognised."""
+    with its breakdown figure by figure (gross down to payable), the contract clause and version
+    it was split under, and the Merkle proof that its allocation is in its ledger entry. None if
+    not recognised. `for_creator`: the breakdown reads "my share" (else "the creator's share")."""
     allocation = allocation_of(line)
     if allocation is None:
         return None
@@ -174,8 +178,23 @@ def line_split(*, line: IncomeLine) -> dict[str, Any] | None:
     )
     proof_path = merkle_proof(hashes, index) if index is not None else []
     root = bytes.fromhex(entry.lines_root) if entry is not None and entry.lines_root else b""
+    version = contract_version_names(version_ids=[allocation.contract_version_id]).get(
+        allocation.contract_version_id
+    )
+    rule = rule_set.rules[allocation.rule_index]
     return {
         "result": result.as_json(rule_set) if result.error is None else {"error": result.error},
+        "breakdown": [
+            row.as_json(rule_set.currency) for row in split_breakdown(result, rule_set, mine=for_creator)
+        ],
+        "clause": {
+            "rule": rule.id,
+            "label": rule_label(rule_set, rule.id),
+            "contract": str(version.contract.public_id) if version else None,
+            "contract_title": version.contract.title if version else "",
+            "contract_version": str(version.public_id) if version else None,
+            "version_number": version.number if version else None,
+        },
         "summary": explain_summary(
             result, rule_set, source=line.source, platform=line.platform, viewer="creator"
         ),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Cast, TruncMonth
 
 from apps.common.tenancy import scope_for
 from apps.income.models import IncomeLine
@@ -63,8 +63,8 @@ class SharePositions:
         for (snapshot_id, rule_index), position in self.by_rule.items():
             condition = Q(**{f"{prefix}rule_set_id": snapshot_id, f"{prefix}rule_index": rule_index})
             conditions[position] = conditions[position] | condition if position in conditions else condition
-        if not conditions:
-            return Value(None, output_field=BigIntegerField())
+        if not conditions:  # no recognised line: a typed NULL (SUM of a bare NULL is ambiguous)
+            return Cast(Value(None), output_field=BigIntegerField())
         return Case(
             *[
                 When(condition, then=F(f"{prefix}amounts_minor__{position}"))

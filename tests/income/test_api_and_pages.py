@@ -76,7 +76,9 @@ def test_a_creator_sees_their_lines_with_split_and_explanation(
     assert creator.get(f"/api/v1/income/lines/{other.public_id}/").status_code == 404
     page = web_as(world.creator_a.user).get("/income/")
     assert page.status_code == 200
-    assert "Creator payable" in page.content.decode()
+    # What the agency owes, in plain words: never the ledger's account name (issue 14).
+    assert "Agency A owes you" in page.content.decode()
+    assert "Creator payable" not in page.content.decode()
     line_page = web_as(world.creator_a.user).get(f"/income/lines/{recognised[0]['public_id']}/")
     assert "split-steps" in line_page.content.decode()
 

@@ -19,6 +19,7 @@ from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import BusinessDateField, validated
 from apps.common.money import to_decimal_string
 from apps.common.pagination import IdCursorPagination, Pagination, paginated
+from apps.common.tenancy import scope_for
 from apps.income.models import FxRate, IncomeLine, StatementImport
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
@@ -213,7 +214,9 @@ class IncomeLineDetailApi(APIView):
     def get(self, request: Request, public_id: UUID) -> Response:
         line = income_line_get_for_actor(actor=request.user, public_id=public_id)
         body: dict[str, Any] = dict(IncomeLineOutput(line).data)
-        body["split"] = income_line_split(line=line)
+        # The breakdown says "my share" to the line's creator, "the creator's share" to the agency.
+        is_own = line.creator_id is not None and line.creator_id == scope_for(request.user).creator_id
+        body["split"] = income_line_split(line=line, for_creator=is_own)
         return Response(body)
 
 
