@@ -33,7 +33,7 @@ DOCS = Path(settings.BASE_DIR) / "docs"
         ("disputes", "a creator questions a line or a statement"),
         ("onboarding", "invitations, the roster and the team"),
         ("reports", "revenue by month, creator, platform and source"),
-        ("contracts", "Drafting a contract's split rules"),
+        ("contracts", "Drafting a contract"),
     ],
 )
 def test_each_document_is_served_to_anyone(name: str, heading: str) -> None:
