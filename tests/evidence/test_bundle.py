@@ -61,7 +61,7 @@ def test_following_the_readme_recomputes_every_split_and_verifies_every_hash(
     assert not list(folder.rglob("__pycache__")), "the check left bytecode in the bundle"
 
 
-def test_another_creators_lines_and_entries_never_appear(published: Any) -> None:
+def test_another_creators_lines_and_entries_never_appear(published: Any, tmp_path: Path) -> None:
     world = published
     _bundle, data = build(world)
     files = members(data)
@@ -85,6 +85,15 @@ def test_another_creators_lines_and_entries_never_appear(published: Any) -> None
         else:
             assert row["content"]["creator"] == world.creator_a.pk
     # a formula in a line's description is defused for spreadsheets, as in statement CSVs
+    # and creator A2's own bundle (an advance recouped, a guarantee top-up) holds none of A's
+    bundle, theirs_data = build(world, world.creator_a2)
+    everything = b"".join(members(theirs_data).values())
+    for line in IncomeLine.objects.filter(creator=world.creator_a):
+        assert str(line.public_id).encode() not in everything
+    result, _folder = follow_readme(theirs_data, bundle.filename, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    count = _allocations(world, world.creator_a2)
+    assert f"{count} of {count} allocations recomputed by the split engine and equal" in result.stdout
     descriptions = [
         row["description"]
         for row in csv.DictReader(io.StringIO(files["income/lines.csv"].decode("utf-8-sig")))

@@ -95,3 +95,13 @@ def test_too_many_bundles_in_an_hour_is_a_429_that_says_so(world: Any, monkeypat
     response = _download(world, world.creator_a.user)
     assert response.status_code == 429
     assert "please wait" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_transaction_the_build_reads_one_read_only_snapshot(world: Any) -> None:
+    from apps.evidence.services import evidence_bundle_build
+
+    bundle = evidence_bundle_build(creator=world.creator_a, agency=world.agency_a, actor=world.creator_a.user)
+    with bundle.file:
+        assert zipfile.ZipFile(bundle.file).testzip() is None
+    assert not connection.in_atomic_block
