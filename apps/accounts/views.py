@@ -1,4 +1,5 @@
-"""Pages about the signed-in person: home (one section per role), API tokens, health."""
+"""Pages about the signed-in person: home (one section per role; the creator's is
+apps/accounts/creator_home.py), API tokens, health."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.creator_home import creator_home_for_actor
 from apps.accounts.forms import AccessTokenForm
 from apps.accounts.selectors import home_for_actor
 from apps.accounts.services import access_token_create, access_token_revoke
@@ -20,7 +22,11 @@ from apps.common.views import page_errors
 @login_required
 @page_errors
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"home": home_for_actor(actor=request.user)})
+    home = home_for_actor(actor=request.user)
+    portal = (
+        creator_home_for_actor(actor=request.user, agencies=home.creator_agencies) if home.creator else None
+    )
+    return render(request, "accounts/home.html", {"home": home, "portal": portal})
 
 
 @require_GET
