@@ -382,8 +382,8 @@ def differs(result: Any, document: dict[str, Any], rule_set: Any) -> str | None:
     got = {
         "rule": rule.id,
         "gross": result.gross,
-        "deductions": dict(zip(rule.part_ids, result.deductions, strict=True)),
-        "payable": dict(zip(rule_set.parties, result.payable, strict=True)),
+        "deductions": dict(sorted(zip(rule.part_ids, result.deductions, strict=True))),
+        "payable": dict(sorted(zip(rule_set.parties, result.payable, strict=True))),
         "recouped": result.recouped,
     }
     wrong = [key for key, value in got.items() if document.get(key) != value]
@@ -552,8 +552,8 @@ def check_statements(root: Path, shares: dict[str, tuple[int, int]], engine: Any
                 report.problem(f"{name}: line {item['line']} is not among this bundle's allocations")
             elif engine.format_amount(*share) != item["creator_share"]:
                 report.problem(
-                    f"{name}: line {item['line']}: it gives you {item['creator_share']}, the recomputed split "
-                    f"{engine.format_amount(*share)}"
+                    f"{name}: line {item['line']}: the statement gives you {item['creator_share']}, its "
+                    f"allocation {engine.format_amount(*share)}"
                 )
         report.counts["statements"] += 1
 
