@@ -51,11 +51,15 @@ def evidence_bundle_check_live(path: str) -> tuple[dict[str, int], list[str]]:
             return {}, [
                 f"{path}: the agency {bundle['agency'].get('name')!r} of this bundle is not in this database"
             ]
-        counted = {
-            "bundle chain entries compared": _check_chain(archive, agency, problems),
-            "bundle heads compared": _check_heads(archive, agency, bundle, problems),
-            "bundle leaves compared": _check_leaves(archive, agency, problems),
-        }
+        try:
+            counted = {
+                "bundle chain entries compared": _check_chain(archive, agency, problems),
+                "bundle heads compared": _check_heads(archive, agency, bundle, problems),
+                "bundle leaves compared": _check_leaves(archive, agency, problems),
+            }
+        except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+            # A member missing or not the JSON it should be: the file was damaged or edited.
+            return {}, [*problems, f"{path}: the bundle is damaged and cannot be compared ({error!r})"]
     return counted, list(problems)
 
 
