@@ -643,5 +643,14 @@ def summary(bundle: dict[str, Any], entries: dict[int, dict], report: Report) ->
     print(f"  statements:   {counts['statements']} published statement(s) checked")
 
 
+def run(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        # A file missing, or not what it should be: the bundle was damaged or edited.
+        print(f"FAILED: the bundle is damaged and cannot be checked ({type(error).__name__}: {error}).")
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(sys.argv))
