@@ -119,10 +119,10 @@ BUILTIN_TEMPLATES: list[dict[str, Any]] = [
         "language": "zh-hans",
         "name": "独家经纪合同",
         "body": """## 委托
-{{ creator_legal_name }}（“创作者”）委托{{ agency_legal_name }}（“经纪公司”）作为其在{{ platforms }}上内容与商业合作的独家经纪方。
+{{ creator_legal_name }}（“创作者”）委托{{ agency_legal_name }}（“机构”）作为其在{{ platforms }}上内容与商业合作的独家经纪机构。
 
 ## 创作控制权
-{{ creative_control }}。未经创作者同意，经纪公司不得以创作者名义发布内容。
+{{ creative_control }}。未经创作者同意，机构不得以创作者名义发布内容。
 
 """
         + ZH_COMMON,
@@ -179,7 +179,7 @@ BUILTIN_TEMPLATES: list[dict[str, Any]] = [
         "language": "zh-hans",
         "name": "非独家经纪合同",
         "body": """## 委托
-{{ creator_legal_name }}（“创作者”）委托{{ agency_legal_name }}（“经纪公司”）作为其在{{ platforms }}上的非独家经纪方。创作者仍可与其他机构合作，或直接与品牌合作。
+{{ creator_legal_name }}（“创作者”）委托{{ agency_legal_name }}（“机构”）作为其在{{ platforms }}上的非独家经纪机构。创作者仍可与其他机构合作，或直接与品牌合作。
 
 ## 创作控制权
 {{ creative_control }}。
@@ -239,7 +239,7 @@ BUILTIN_TEMPLATES: list[dict[str, Any]] = [
         "language": "zh-hans",
         "name": "单次推广合作合同",
         "body": """## 推广合作
-{{ agency_legal_name }}（“经纪公司”）聘请{{ creator_legal_name }}（“创作者”）在{{ platforms }}上完成一次品牌推广，合作期自{{ start_date }}至{{ end_date }}。
+{{ agency_legal_name }}（“机构”）聘请{{ creator_legal_name }}（“创作者”）在{{ platforms }}上完成一次品牌推广，合作期自{{ start_date }}至{{ end_date }}。
 
 ## 创作控制权
 {{ creative_control }}。
