@@ -47,3 +47,17 @@ def test_the_compiled_catalogue_matches_the_po_file() -> None:
         catalogue = gettext.GNUTranslations(handle)
     stale = [msgid for msgid, msgstr, _ in _entries() if catalogue.gettext(msgid) != msgstr]
     assert stale == [], "run `make messages` and commit locale/zh_Hans/LC_MESSAGES/django.mo"
+
+
+def test_one_word_for_agency_throughout() -> None:
+    """Issue 14: the agency is 机构 on every page, email and document, never 经纪公司 in one place
+    and 机构 in the next (a creator should not wonder whether they are two parties)."""
+    other_words = [msgid for msgid, msgstr, _ in _entries() if "经纪公司" in msgstr]
+    assert other_words == []
+    templates = Path(__file__).resolve().parent.parent / "apps"
+    documents = [
+        str(path)
+        for path in [*templates.rglob("*.py"), *templates.rglob("*.md"), *templates.rglob("*.html")]
+        if "经纪公司" in path.read_text(encoding="utf-8")
+    ]
+    assert documents == []

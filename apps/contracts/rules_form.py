@@ -500,7 +500,7 @@ class RuleSetEditorForm(forms.Form):
                 fields[f"{at}-label"] = _text_field(_("Name people read"), strip=False)
                 fields[f"{at}-percent"] = _percent_field(_("Percent"))
             fields[f"{prefix}-expenses-label"] = _text_field(_("Expenses name"), strip=False)
-            fields[f"{prefix}-expenses-cap_percent"] = _percent_field(_("Expenses cap (% of gross)"))
+            fields[f"{prefix}-expenses-cap_percent"] = _percent_field(_("Expenses cap (percent of gross)"))
             for party_index in range(self.party_count):
                 fields[f"{prefix}-split-{party_index}"] = _percent_field(self._party_label(party_index))
             fields[f"{prefix}-tiers-count"] = _count_field(MAX_TIERS)
