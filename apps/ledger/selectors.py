@@ -7,12 +7,13 @@ entry's trace still explains their split). Everyone else sees nothing: 404, neve
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import agency_filter, get_scoped_or_404, scope_for
@@ -149,3 +150,30 @@ def ledger_balances_of_creators(
         account__creator_id__in=list(creator_ids),
     ).values_list("account__creator_id", "account__currency", "balance_minor")
     return {(creator_id, currency): balance for creator_id, currency, balance in rows}
+
+
+def creator_payable_paid(
+    *, agency_id: int, creator_id: int, currency: str, after: datetime.date, until: datetime.date
+) -> int:
+    """What left the creator's payable at the agency in payouts (tax and net; a failed payout's
+    reversal counts back) with a ledger day in (after, until], as a positive figure. Reads the
+    creator's entries of those days through the (creator, effective_date) index, then their
+    postings by entry: a handful of rows however long the account's history (reading the
+    account's postings instead costs ~20 ms for a creator at 10 million postings). For services
+    and pages that have scoped the creator already."""
+    payouts = JournalEntry.objects.filter(
+        Q(kind=JournalEntry.Kind.PAYOUT)
+        | Q(kind=JournalEntry.Kind.REVERSAL, reverses__kind=JournalEntry.Kind.PAYOUT),
+        agency_id=agency_id,
+        creator_id=creator_id,
+        effective_date__gt=after,
+        effective_date__lte=until,
+    )
+    total = Posting.objects.filter(
+        entry_id__in=payouts.values("pk"),
+        account__agency_id=agency_id,
+        account__creator_id=creator_id,
+        account__purpose=Account.Purpose.CREATOR_PAYABLE,
+        account__currency=currency,
+    ).aggregate(total=Sum("amount_minor"))["total"]
+    return int(total or 0)

@@ -195,3 +195,40 @@ def test_someone_who_is_not_a_creator_has_no_portal(statement_world: Any) -> Non
     page = _home(statement_world.manager_a)
     assert 'id="portal"' not in page and "portal-chart" not in page
     assert creator_home_for_actor(actor=statement_world.manager_a, agencies=[]) is None
+
+
+def test_what_is_unpaid_agrees_with_the_statements_own_lateness(
+    october: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The home reads what was paid through the ledger's day index (creator_payable_paid), not
+    the statements' scan of the account: both must say the same, partial payments and a failed
+    payout's reversal included."""
+    from apps.ledger.models import JournalEntry
+    from apps.ledger.services import ledger_reverse
+    from apps.statements.selectors import statement_lateness
+
+    world = october
+    statements_draft(agency=world.agency_a, period="2026-10", actor=world.finance_a)
+    statement = Statement.objects.get(creator=world.creator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        statement_publish(statement=statement, actor=world.finance_a)
+    statement.refresh_from_db()
+    day = datetime.date(2026, 11, 28)
+
+    def both() -> tuple[int, int]:
+        home = creator_home_for_actor(actor=world.creator_a.user, agencies=[world.agency_a], today=day)
+        unpaid = home.next_payment.amount_minor if home.next_payment.statement else 0
+        return unpaid, statement_lateness(statement=statement, today=day).unpaid_minor
+
+    assert both() == (34_680_00, 34_680_00)
+    post_payout(
+        world, world.creator_a, day=datetime.date(2026, 11, 10), gross=10_000_00, tax=1_000_00, key="one"
+    )
+    assert both() == (24_680_00, 24_680_00)
+    approved = JournalEntry.objects.get(idempotency_key="one:approved")
+    ledger_reverse(entry=approved, idempotency_key="one:failed", reason="bank refused", effective_date=day)
+    assert both() == (33_680_00, 33_680_00)  # the net came back; the tax withheld did not
+    late = creator_home_for_actor(
+        actor=world.creator_a.user, agencies=[world.agency_a], today=day
+    ).next_payment
+    assert late.days_late == (day - statement.payment_due).days == 8
