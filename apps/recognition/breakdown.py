@@ -108,11 +108,10 @@ def split_breakdown(result: LineResult, rule_set: RuleSet, *, mine: bool = True)
 
     for _tag, band, _low, _high, amount, weights, parts, _given in steps.get("portion", []):
         split = "/".join(format_percent(weight) for weight in weights)
+        label = _("Tier %(number)s") % {"number": band + 1}
         if band == 0:
-            label = _("Tier 1")
             where = _("%(amount)s split %(split)s") % {"amount": money(amount), "split": split}
         else:
-            label = _("Tier %(number)s") % {"number": band + 1}
             where = _("%(amount)s above %(threshold)s split %(split)s") % {
                 "amount": money(amount),
                 "threshold": money(rule.tiers[band - 1][0]),
