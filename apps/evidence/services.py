@@ -59,6 +59,7 @@ from apps.income.models import IncomeLine
 from apps.income.selectors import income_line_list_for_actor
 from apps.ledger.models import GENESIS_HASH, Account, JournalEntry, LedgerHead, Posting
 from apps.ledger.services import entry_content, posted_at_text
+from apps.ledger.verification import ENTRY_FIELDS
 from apps.recognition.replay import rule_set_of_snapshot
 from apps.splits.engine import RuleSet
 from apps.statements.csv_export import statement_csv
@@ -118,26 +119,6 @@ _LINE_FIELDS = (
     "allocation__gross_minor",
     "allocation__amounts_minor",
     "allocation__currency",
-)
-
-_ENTRY_FIELDS = (
-    "id",
-    "public_id",
-    "seq",
-    "prev_hash",
-    "hash",
-    "creator_id",
-    "idempotency_key",
-    "kind",
-    "cause_reference",
-    "reason",
-    "author_id",
-    "memo",
-    "effective_date",
-    "posted_at",
-    "reverses_id",
-    "lines_root",
-    "line_count",
 )
 
 
@@ -661,7 +642,7 @@ def _entry_chunks(agency_id: int, first: int, last: int) -> Iterator[list[dict[s
         chunk = list(
             JournalEntry.objects.filter(agency_id=agency_id, seq__gt=after, seq__lte=last)
             .order_by("seq")
-            .values(*_ENTRY_FIELDS)[:CHUNK]
+            .values(*ENTRY_FIELDS)[:CHUNK]
         )
         if not chunk:
             return

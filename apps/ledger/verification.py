@@ -84,7 +84,9 @@ def expected_ledgers() -> dict[int, list[str]]:
     return reasons
 
 
-_ENTRY_FIELDS = (
+# An entry's columns as the chain check reads them: everything entry_content and chain_hash need.
+# The evidence bundle reads the same ones to write the chain segment a creator re-hashes offline.
+ENTRY_FIELDS = (
     "id",
     "public_id",
     "creator_id",
@@ -127,7 +129,7 @@ def _entry_chunks(agency: Agency) -> Iterator[list[dict[str, Any]]]:
         chunk = list(
             JournalEntry.objects.filter(agency=agency, seq__gt=after)
             .order_by("seq")
-            .values(*_ENTRY_FIELDS)[:CHUNK]
+            .values(*ENTRY_FIELDS)[:CHUNK]
         )
         if not chunk:
             return
