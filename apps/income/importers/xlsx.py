@@ -1,4 +1,5 @@
-"""XLSX statements: the canonical header in the first sheet's first row (openpyxl, read-only).
+"""XLSX statements: the canonical header in the first sheet's first row (openpyxl, read-only),
+or any export's rows as cells for its adapter (`read_cells`).
 
 Formula cells are read as their formula text (data_only=False), so "=HYPERLINK(...)" stays a
 string and is never evaluated; numbers come as ints or floats and are turned into their exact
@@ -145,9 +146,10 @@ def _load_workbook(source: IO[bytes]) -> Any:
     return reader.wb
 
 
-def read(data: bytes | IO[bytes], *, only_rows: Container[int] | None = None) -> Iterator[RawRow]:
-    """Rows of the first sheet; `data` is the bytes or a seekable file (read-only mode streams
-    the sheet's XML from it, so a large workbook is never held whole)."""
+def read_cells(data: bytes | IO[bytes], *, limit: int | None = None) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, cells) of the first sheet, blank rows included, the first row numbered 1;
+    `data` is the bytes or a seekable file (read-only mode streams the sheet's XML from it, so a
+    large workbook is never held whole). With `limit`, only the first `limit` rows (detection)."""
     try:
         source = io.BytesIO(data) if isinstance(data, bytes) else data
         _check_archive(source)
@@ -157,13 +159,12 @@ def read(data: bytes | IO[bytes], *, only_rows: Container[int] | None = None) ->
             _("The workbook cannot be read (%(error)s).") % {"error": error}, code="statement_bad_xlsx"
         ) from None
     try:
+        if not workbook.worksheets:
+            return
         sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise ApplicationError(_("The file is empty."), code="statement_empty")
-        columns = HeaderMap(list(header))
-        for row_number, cells in enumerate(rows, start=2):
+        for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if limit is not None and row_number > limit:
+                return
             if row_number > MAX_ROWS:
                 # Blank rows count: openpyxl yields every row up to the last one the sheet names.
                 raise _refuse(
@@ -175,10 +176,21 @@ def read(data: bytes | IO[bytes], *, only_rows: Container[int] | None = None) ->
                     % {"limit": f"{MAX_ROWS:,}"},
                     "statement_xlsx_too_many_rows",
                 )
-            if only_rows is not None and row_number not in only_rows:
-                continue
-            if not cells or all(cell in (None, "") for cell in cells):
-                continue
-            yield columns.row(row_number, list(cells))
+            yield row_number, list(cells)
     finally:
         workbook.close()
+
+
+def read(data: bytes | IO[bytes], *, only_rows: Container[int] | None = None) -> Iterator[RawRow]:
+    """Rows of a canonical workbook: its header in the first sheet's first row."""
+    rows = read_cells(data)
+    first = next(rows, None)
+    if first is None:
+        raise ApplicationError(_("The file is empty."), code="statement_empty")
+    columns = HeaderMap(first[1])
+    for row_number, cells in rows:
+        if only_rows is not None and row_number not in only_rows:
+            continue
+        if not cells or all(cell in (None, "") for cell in cells):
+            continue
+        yield columns.row(row_number, cells)
