@@ -77,6 +77,9 @@ class RawRow:
     row_number: int
     values: dict[str, str]
     metadata: dict[str, str]
+    # What the reader itself found wrong, (column, reason): a value only it can judge, such as an
+    # import template's unknown direction. validate_row refuses the row with these and its own.
+    errors: list[tuple[str, str]] | None = None
 
 
 @dataclass(slots=True)
@@ -232,6 +235,9 @@ def _nul_errors(raw: RawRow) -> list[tuple[str, str]]:
 
 def validate_row(raw: RawRow, zone: ZoneInfo) -> CanonicalRow | list[tuple[str, str]]:
     """The typed row, or every (column, reason) that is wrong with it."""
+    if raw.errors:
+        found = validate_row(RawRow(raw.row_number, raw.values, raw.metadata), zone)
+        return raw.errors + (found if isinstance(found, list) else [])
     values = raw.values
     errors: list[tuple[str, str]] = []
     for column in REQUIRED:

@@ -70,6 +70,10 @@ TEXT_FORMATS: dict[str, Callable[..., Iterator[RawRow]]] = {
 # Adapters of real exports, in the order a tie on one header row is broken (most specific first).
 ADAPTERS: list[Adapter] = []
 _REGISTERED: dict[str, Adapter] = {}
+# How a registered adapter finds its header for one import, when that depends on the import
+# (an import template: the agency's templates, or the one chosen at upload): code -> callable.
+RegisteredDetection = Callable[["FileFacts", Any], "Detection"]
+_REGISTERED_DETECTIONS: dict[str, RegisteredDetection] = {}
 
 Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 # The codec each encoding name is read with: "utf-8-sig" drops a BOM and reads plain UTF-8 too.
@@ -112,9 +116,12 @@ Detector = Callable[[FileFacts, int | None], Detection | None]
 _DETECTORS: list[Detector] = []
 
 
-def register_adapter(adapter: Adapter) -> None:
-    """A reader for a format detected elsewhere (e.g. an import template's); `read_rows` uses it."""
+def register_adapter(adapter: Adapter, *, detection: RegisteredDetection | None = None) -> None:
+    """A reader for a format detected elsewhere (e.g. an import template's); `read_rows` uses it.
+    With `detection`, `detection_for` asks it, with the import, where the header is and why."""
     _REGISTERED[adapter.code] = adapter
+    if detection is not None:
+        _REGISTERED_DETECTIONS[adapter.code] = detection
 
 
 def register_detector(detector: Detector) -> None:
@@ -340,8 +347,12 @@ def detect(facts: FileFacts, *, agency_id: int | None = None) -> Detection:
     raise unknown_format(facts)
 
 
-def detection_for(facts: FileFacts, chosen: str, *, agency_id: int | None = None) -> Detection:
+def detection_for(
+    facts: FileFacts, chosen: str, *, agency_id: int | None = None, statement_import: Any = None
+) -> Detection:
     """The detection of a format chosen at upload (or detected): its header row and columns."""
+    if chosen in _REGISTERED_DETECTIONS:
+        return _REGISTERED_DETECTIONS[chosen](facts, statement_import)
     adapter = adapter_for(chosen)
     if adapter is not None:
         found = _find_header(facts.head, [adapter])
@@ -453,7 +464,9 @@ def read_rows(
         if statement_import is not None:
             statement_import.detection = detection_for(facts, chosen).as_json()
         return rows
-    reading = _Reading(detection_for(facts, chosen), read_context(statement_import))
+    reading = _Reading(
+        detection_for(facts, chosen, statement_import=statement_import), read_context(statement_import)
+    )
     reading.context.is_workbook = facts.is_zip
     reading.context.statement_import = statement_import
     return _adapter_rows(adapter, stream, facts, reading, only_rows, statement_import)
