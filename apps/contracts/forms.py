@@ -13,12 +13,9 @@ from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, to_decimal_string, to_minor
 from apps.common.parsers import contains_nul
 from apps.common.validators import validate_business_date
+from apps.common.widgets import DateInput
 from apps.contracts.models import ContractTemplate, ContractVersion, CreativeControl, Exclusivity, Language
 from apps.creators.models import Creator
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class NewContractForm(forms.Form):

@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from apps.common.catalog import Platform
 from apps.common.money import MoneyError, is_known_currency, to_minor
 from apps.common.validators import validate_business_date
+from apps.common.widgets import DateInput
 from apps.creators.models import Creator
 
 
 def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"})
+    return DateInput()
 
 
 class DealForm(forms.Form):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.widgets import DateInput
 from apps.payouts.models import PayoutDetails
 from apps.payouts.rails import RAILS
 
@@ -13,7 +14,7 @@ class PrepareForm(forms.Form):
     as_of = forms.DateField(
         label=_("Payment day"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=_("A day of the current month; today if empty."),
     )
 
