@@ -18,3 +18,18 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// On a phone, wide tables and code scroll sideways inside the page (fenrun.css). A region that
+// scrolls must be reachable from the keyboard, or its hidden columns are out of reach without a
+// pointer: each one that actually overflows gets a tab stop (arrow keys then scroll it). Again
+// after htmx swaps content in (the contract's live preview) and when the screen turns.
+function focusScrollingRegions(root) {
+  root.querySelectorAll("main table, main pre").forEach((element) => {
+    if (element.scrollWidth > element.clientWidth && !element.hasAttribute("tabindex")) {
+      element.tabIndex = 0;
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", () => focusScrollingRegions(document));
+document.addEventListener("htmx:afterSettle", (event) => focusScrollingRegions(event.target));
+window.addEventListener("resize", () => focusScrollingRegions(document));
