@@ -18,7 +18,8 @@ extra fields (`header`, `header_row`, `head`): what a "map this file" step start
 
 The API (kept stable for the apps that hook in):
 
-* `inspect(open_file) -> FileFacts`: SHA-256, workbook or text, encoding, first line, head rows.
+* `inspect(open_file) -> FileFacts`: SHA-256, workbook or text, encoding, first line, head rows;
+  `inspect_head(stream)`: the head only, for a check while an upload waits.
 * `detect(facts, *, agency_id=None) -> Detection`: the format and the reason, or the refusal.
 * `resolve_format(facts, requested, *, agency_id=None) -> str`: `requested`, or detected for "auto".
 * `detection_for(facts, chosen, *, agency_id=None) -> Detection`: the detection of a chosen format.
@@ -51,7 +52,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from apps.common.exceptions import ApplicationError
-from apps.income.importers import canonical, douyin, xlsx, youtube
+from apps.income.importers import (
+    canonical,
+    douyin,
+    xlsx,
+    youtube,
+    youtube_studio,
+)
 from apps.income.importers.canonical import RawRow, cell_text
 from apps.income.importers.exports import HEAD_ROWS, Adapter, NumberedRows, ReadContext, header_keys
 
@@ -68,7 +75,9 @@ TEXT_FORMATS: dict[str, Callable[..., Iterator[RawRow]]] = {
 }
 
 # Adapters of real exports, in the order a tie on one header row is broken (most specific first).
-ADAPTERS: list[Adapter] = []
+ADAPTERS: list[Adapter] = [
+    youtube_studio.ADAPTER,
+]
 _REGISTERED: dict[str, Adapter] = {}
 # How a registered adapter finds its header for one import, when that depends on the import
 # (an import template: the agency's templates, or the one chosen at upload): code -> callable.
@@ -214,6 +223,30 @@ def inspect(open_file: Opener) -> FileFacts:
         )
     return FileFacts(
         digest.hexdigest(), False, "gb18030", gb_head.split("\n", 1)[0].lower(), _head_rows(gb_head)
+    )
+
+
+def inspect_head(stream: IO[bytes]) -> FileFacts:
+    """An uploaded file's head only (no SHA-256, no decoding of the rest): enough to detect its
+    format while the upload waits. The worker inspects the whole file again (`inspect`)."""
+    start = stream.read(_HEAD_CHARACTERS)
+    stream.seek(0)
+    if start[:2] == b"PK":
+        try:
+            head = tuple(tuple(cells) for _number, cells in xlsx.read_cells(stream, limit=HEAD_ROWS))
+        finally:
+            stream.seek(0)
+        return FileFacts("", True, "", "", head)
+    for encoding in ("utf-8", "gb18030"):
+        # Incremental and not final: a character cut at the end of the head is no error.
+        try:
+            text = codecs.getincrementaldecoder(_CODECS[encoding])(errors="strict").decode(start)
+        except UnicodeDecodeError:
+            continue
+        return FileFacts("", False, encoding, text.split("\n", 1)[0].lower(), _head_rows(text))
+    raise ApplicationError(
+        _("The file is neither UTF-8 nor GB18030/GBK text; save it as CSV UTF-8 and upload it again."),
+        code="statement_bad_encoding",
     )
 
 
@@ -439,9 +472,12 @@ class _Reading:
 
 
 def read_context(statement_import: Any) -> ReadContext:
-    """What an adapter reads from its import: the platform account chosen at upload."""
+    """What an adapter reads from its import: the platform account and the month chosen at upload."""
     account = getattr(statement_import, "platform_account", None) if statement_import is not None else None
-    return ReadContext(account_id=account.account_id if account is not None else "")
+    return ReadContext(
+        account_id=account.account_id if account is not None else "",
+        period=getattr(statement_import, "statement_period", "") or "",
+    )
 
 
 def read_rows(

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import decimal
 import re
 import unicodedata
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from apps.common.exceptions import ApplicationError
 from apps.common.money import MoneyError, exponent, to_decimal_string, to_minor
 from apps.income.importers.canonical import RawRow, cell_text
 
@@ -74,6 +76,8 @@ class ReadContext:
     Studio's export names no channel), and the report it fills as it reads."""
 
     account_id: str = ""
+    # The month ("2026-11") chosen at upload for an export whose rows carry no date.
+    period: str = ""
     report: ReadReport = field(default_factory=ReadReport)
     # Whether the cells are a workbook's values (numbers may be Excel date serials).
     is_workbook: bool = False
@@ -111,7 +115,7 @@ def header_keys(cells: Cells) -> list[str]:
     return [header_key(cell) for cell in cells]
 
 
-def find_columns(keys: list[str], names: dict[str, Sequence[str]]) -> dict[str, int]:
+def find_columns(keys: list[str], names: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """{field: position} for each field whose first accepted name (in `names` order) the header
     has; names are compared as header_key()s."""
     positions: dict[str, int] = {}
@@ -204,7 +208,7 @@ class TotalsCheck:
 
     def totals_row(self, row_number: int, amount_text: str, currency: str) -> None:
         self.report.skip(row_number, _("Totals row (合计 / Total): not an income event."))
-        amount = _minor_or_none(amount_text, currency)
+        amount = minor_or_none(amount_text, currency)
         if self.section_rows:
             self._compare(row_number, amount, self.section_sum, currency)
             self.section_rows = self.section_sum = 0
@@ -212,7 +216,7 @@ class TotalsCheck:
             self.pending.append((row_number, amount))
 
     def add(self, gross_text: str, currency: str) -> None:
-        amount = _minor_or_none(gross_text, currency)
+        amount = minor_or_none(gross_text, currency)
         self.section_rows += 1
         if amount is not None:
             self.section_sum += amount
@@ -241,7 +245,8 @@ class TotalsCheck:
         )
 
 
-def _minor_or_none(text: str, currency: str) -> int | None:
+def minor_or_none(text: str, currency: str) -> int | None:
+    """A plain decimal string's minor units, or None when it is no amount."""
     if not text:
         return None
     try:
@@ -290,6 +295,46 @@ def amount_text(value: Any, *, fen: bool = False) -> str:
     return ("-" if negative and cleaned.strip("0.") else "") + cleaned
 
 
+_INCOMING = ("入账", "收入", "进账", "in", "income", "credit")
+_OUTGOING = ("出账", "支出", "out", "expense", "debit")
+
+
+def direction_sign(text: str) -> int | None:
+    """+1 for money in (入账 / 收入), -1 for money out (出账 / 支出), 0 for an empty cell (the
+    amount's own sign then), None for any other value (a row error that names it)."""
+    key = header_key(text)
+    if not key:
+        return 0
+    if key in _INCOMING:
+        return 1
+    if key in _OUTGOING:
+        return -1
+    return None
+
+
+def signed(text: str, sign: int) -> str:
+    """An amount with the sign a direction column gives it (an unsigned amount, or one already
+    signed the same way); 0: as written."""
+    if not sign or not text:
+        return text
+    unsigned = text[1:] if text.startswith("-") else text
+    return unsigned if sign > 0 else negated(unsigned)
+
+
+def to_minor_unit(text: str, currency: str) -> str:
+    """A plain decimal string with more decimals than the currency has, rounded half to even to
+    its minor unit (Decimal arithmetic, never a float); any other text unchanged. For estimates
+    that platforms write to six decimals (YouTube's reports): a line is in cents."""
+    if not re.fullmatch(r"-?[0-9]+\.[0-9]+", text, re.ASCII):
+        return text
+    places = exponent(currency)
+    if len(text.split(".", 1)[1]) <= places:
+        return text
+    quantum = decimal.Decimal(1).scaleb(-places)
+    rounded = decimal.Decimal(text).quantize(quantum, rounding=decimal.ROUND_HALF_EVEN)
+    return format(rounded, "f") if rounded else format(abs(rounded), "f")
+
+
 def negated(text: str) -> str:
     """A plain decimal string with the other sign."""
     if not text:
@@ -320,10 +365,6 @@ def is_fen_column(name: str) -> bool:
         or (key.endswith("分") and ("金额" in key or "佣金" in key or "收入" in key))
         or "单位:分" in key
     )
-
-
-def exponent_ok(currency: str) -> bool:
-    return exponent(currency) >= 0
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -489,23 +530,47 @@ def is_scientific(text: str) -> bool:
     return bool(re.fullmatch(r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+", text, re.ASCII))
 
 
-def rows_after(
+def header_and_rows(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
-) -> Iterator[tuple[int, list[Any]]]:
-    """The data rows below the header, blank rows left out; rows above the header are reported
-    as notes (skipped). With `only_rows`, only those row numbers come out."""
+) -> tuple[list[Any], Iterator[tuple[int, list[Any]]]]:
+    """The header's cells and the data rows below it (blank rows left out). Rows above the
+    header are reported as notes (skipped); with `only_rows`, only those row numbers come out."""
+    header: list[Any] | None = None
     for number, cells in rows:
         if number < header_row:
             if not is_blank(cells) and (only_rows is None or number in only_rows):
                 context.report.skip(number, _("Note above the header: not a statement row."))
             continue
-        if number == header_row:
-            continue
+        header = list(cells)
+        break
+    if header is None:
+        raise ApplicationError(_("The file is empty."), code="statement_empty")
+    return header, _data_rows(rows, only_rows)
+
+
+def _data_rows(rows: NumberedRows, only_rows: Container[int] | None) -> Iterator[tuple[int, list[Any]]]:
+    for number, cells in rows:
         if only_rows is not None and number not in only_rows:
             continue
         if not cells or is_blank(cells):
             continue
         yield number, list(cells)
+
+
+def require_columns(positions: dict[str, int], required: dict[str, str], label: str) -> None:
+    """Refuse a header without a column the adapter needs: {field: the column's name}."""
+    missing = [name for field_name, name in required.items() if field_name not in positions]
+    if missing:
+        raise ApplicationError(
+            _("This %(label)s has no %(columns)s column.") % {"label": label, "columns": ", ".join(missing)},
+            code="statement_bad_header",
+        )
+
+
+def matched(keys: list[str], names: Mapping[str, Sequence[str]], fields: Sequence[str]) -> list[str]:
+    """The header keys of `fields` (all of which the header must have), for Adapter.match."""
+    positions = find_columns(keys, names)
+    return [keys[positions[name]] for name in fields if name in positions]
 
 
 def raw_row(number: int, values: dict[str, str], metadata: dict[str, str]) -> RawRow:
