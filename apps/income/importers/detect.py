@@ -57,6 +57,7 @@ from apps.income.importers import (
     douyin,
     xlsx,
     youtube,
+    youtube_reporting,
     youtube_studio,
 )
 from apps.income.importers.canonical import RawRow, cell_text
@@ -76,6 +77,7 @@ TEXT_FORMATS: dict[str, Callable[..., Iterator[RawRow]]] = {
 
 # Adapters of real exports, in the order a tie on one header row is broken (most specific first).
 ADAPTERS: list[Adapter] = [
+    youtube_reporting.ADAPTER,
     youtube_studio.ADAPTER,
 ]
 _REGISTERED: dict[str, Adapter] = {}
