@@ -54,6 +54,7 @@ from django.utils.translation import gettext_noop
 from apps.common.exceptions import ApplicationError
 from apps.income.importers import (
     canonical,
+    doudian_funds,
     doudian_settle,
     douyin,
     xlsx,
@@ -81,6 +82,7 @@ ADAPTERS: list[Adapter] = [
     youtube_reporting.ADAPTER,
     youtube_studio.ADAPTER,
     doudian_settle.ADAPTER,
+    doudian_funds.ADAPTER,
 ]
 _REGISTERED: dict[str, Adapter] = {}
 # How a registered adapter finds its header for one import, when that depends on the import
