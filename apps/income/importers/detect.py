@@ -53,6 +53,7 @@ from django.utils.translation import gettext_noop
 
 from apps.common.exceptions import ApplicationError
 from apps.income.importers import (
+    buyin_orders,
     canonical,
     doudian_funds,
     doudian_settle,
@@ -83,6 +84,7 @@ ADAPTERS: list[Adapter] = [
     youtube_studio.ADAPTER,
     doudian_settle.ADAPTER,
     doudian_funds.ADAPTER,
+    buyin_orders.ADAPTER,
 ]
 _REGISTERED: dict[str, Adapter] = {}
 # How a registered adapter finds its header for one import, when that depends on the import
