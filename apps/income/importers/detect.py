@@ -58,6 +58,7 @@ from apps.income.importers import (
     doudian_funds,
     doudian_settle,
     douyin,
+    taobao_union,
     xlsx,
     youtube,
     youtube_reporting,
@@ -85,6 +86,7 @@ ADAPTERS: list[Adapter] = [
     doudian_settle.ADAPTER,
     doudian_funds.ADAPTER,
     buyin_orders.ADAPTER,
+    taobao_union.ADAPTER,
 ]
 _REGISTERED: dict[str, Adapter] = {}
 # How a registered adapter finds its header for one import, when that depends on the import
