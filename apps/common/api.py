@@ -41,6 +41,18 @@ def problem(status_code: int, detail: str, *, code: str, errors: Any = None, **e
     return Response(body, status=status_code, content_type="application/problem+json")
 
 
+class ProblemOutput(serializers.Serializer):
+    """The error document of `problem()`, for the schema (operations that name their 4xx answers)."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="For a person to read.")
+    code = serializers.CharField(help_text="Stable, for programs: e.g. `idempotency_key_reused`.")
+    # A field named like Serializer.errors: DRF moves declared fields off the class, so no clash.
+    errors = serializers.JSONField(required=False, help_text="Invalid input: the messages by field.")  # type: ignore[assignment]
+
+
 def _first_message(errors: Any) -> str:
     """The first human message in DRF's nested error structure, prefixed with its field."""
     if isinstance(errors, dict):

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.disputes",
     "apps.reports",
     "apps.evidence",
+    "apps.idempotency",  # Idempotency-Key on the API's creating POSTs (docs/idempotency.md)
     "apps.demo",  # the top floor: seed_demo only, nothing imports it
 ]
 
@@ -199,6 +200,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "contracts-reminders": {"task": "contracts.reminders_send", "schedule": 6 * 3600.0},
     # Deals: flag deals past due with nothing paid as overdue (hourly; a status guard makes it idempotent).
     "deals-flag-overdue": {"task": "deals.flag_overdue", "schedule": 3600.0},
+    # API: forget Idempotency-Keys older than 24 hours (hourly; deleting by age is idempotent).
+    "idempotency-keys-expire": {"task": "idempotency.keys_expire", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues by agency (config/routing.py, docs/scaling.md): a money-path task with an agency id goes to
