@@ -16,6 +16,7 @@ from apps.accounts.services import access_token_create, access_token_revoke
 from apps.common.api import validated
 from apps.common.pagination import Pagination, paginated
 from apps.common.tenancy import scope_for
+from apps.idempotency.api import idempotent
 
 
 class MeOutput(serializers.Serializer):
@@ -80,6 +81,7 @@ class AccessTokenListCreateApi(APIView):
         tokens = cast(User, request.user).access_tokens.order_by("-created_at", "-id")
         return paginated(self, request, tokens, AccessTokenOutput)
 
+    @idempotent(response_secrets=("token",))
     @extend_schema(request=InputSerializer, responses={201: AccessTokenOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)

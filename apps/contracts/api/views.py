@@ -56,6 +56,7 @@ from apps.contracts.services import (
     contract_version_withdraw,
 )
 from apps.creators.selectors import creator_get_for_actor
+from apps.idempotency.api import idempotent
 
 # --- outputs ---------------------------------------------------------------------------------------
 
@@ -227,6 +228,7 @@ class ContractTemplateListApi(APIView):
     def get(self, request: Request) -> Response:
         return paginated(self, request, contract_template_list_for_actor(actor=request.user), TemplateOutput)
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: TemplateOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -252,6 +254,7 @@ class ContractListApi(APIView):
         contracts = contract_list_for_actor(actor=request.user)
         return paginated(self, request, contracts, ContractOutput, context=_contract_context(request))
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: VersionOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -278,6 +281,7 @@ class ContractAmendApi(APIView):
     class InputSerializer(TermsInput):
         effective_from = BusinessDateField()
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: VersionOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
         contract = contract_get_for_actor(actor=request.user, public_id=public_id)
@@ -418,6 +422,7 @@ class ContractSignApi(APIView):
             required=False, allow_blank=True, help_text="Re-authentication: a TOTP code, if you use one."
         )
 
+    @idempotent(request_secrets=("password", "code"))
     @extend_schema(request=InputSerializer, responses={201: SignatureOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
         user = cast(User, request.user)  # IsAuthenticated: never anonymous here

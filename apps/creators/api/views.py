@@ -26,6 +26,7 @@ from apps.creators.services import (
     platform_account_reject,
     platform_account_remove,
 )
+from apps.idempotency.api import idempotent
 
 
 class PlatformAccountOutput(serializers.Serializer):
@@ -98,6 +99,7 @@ class PlatformAccountCreateApi(APIView):
         account_id = serializers.CharField(max_length=128)
         handle = serializers.CharField(max_length=128, required=False, default="", allow_blank=True)
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: PlatformAccountOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
         creator = creator_get_for_actor(actor=request.user, public_id=public_id)

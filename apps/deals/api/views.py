@@ -47,6 +47,7 @@ from apps.deals.services import (
     deliverable_add,
     deliverable_mark_delivered,
 )
+from apps.idempotency.api import idempotent
 from apps.income.services import income_line_resolve
 
 
@@ -220,6 +221,7 @@ class DealListApi(APIView):
         deals = deal_list_for_actor(actor=request.user, status=status, agency_id=agency_id)
         return paginated(self, request, deals, DealOutput)
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: DealDetailOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -290,6 +292,7 @@ class DeliverableListApi(APIView):
         description = serializers.CharField(max_length=300)
         due_on = BusinessDateField()
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: DeliverableOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
         deal = deal_get_for_actor(actor=request.user, public_id=public_id)
@@ -320,6 +323,7 @@ class DealExpenseListApi(APIView):
         )
         receipt = serializers.FileField(help_text="PDF, JPG or PNG, at most 10 MB.")
 
+    @idempotent
     @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: ExpenseOutput})
     def post(self, request: Request, public_id: UUID) -> Response:
         deal = deal_get_for_actor(actor=request.user, public_id=public_id)
@@ -391,6 +395,7 @@ class ExceptionLineAssignDealApi(APIView):
     class InputSerializer(serializers.Serializer):
         deal = serializers.UUIDField()
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses=PaymentOutput)
     def post(self, request: Request, public_id: UUID) -> Response:
         line = exception_line_get_for_actor(actor=request.user, public_id=public_id)

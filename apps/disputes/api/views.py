@@ -44,6 +44,7 @@ from apps.disputes.services import (
     dispute_resolve,
     dispute_url,
 )
+from apps.idempotency.api import idempotent
 from apps.income.selectors import income_line_get_for_actor
 from apps.statements.selectors import statement_get_for_actor
 
@@ -185,6 +186,7 @@ class DisputeListApi(APIView):
         )
         return paginated(self, request, disputes, DisputeOutput)
 
+    @idempotent
     @extend_schema(
         request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
         responses={201: DisputeDetailOutput},
@@ -224,6 +226,7 @@ class DisputeMessageApi(APIView):
             help_text="multipart only: up to 5 PDF, JPG or PNG files, at most 10 MB each.",
         )
 
+    @idempotent
     @extend_schema(
         request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
         responses={201: DisputeDetailOutput},

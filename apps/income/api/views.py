@@ -20,6 +20,7 @@ from apps.common.api import BusinessDateField, validated
 from apps.common.money import to_decimal_string
 from apps.common.pagination import IdCursorPagination, Pagination, paginated
 from apps.common.tenancy import scope_for
+from apps.idempotency.api import idempotent
 from apps.income.models import FxRate, IncomeLine, StatementImport
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
@@ -166,6 +167,7 @@ class StatementImportListApi(APIView):
         imports = statement_import_list_for_actor(actor=request.user)
         return paginated(self, request, imports, StatementImportOutput)
 
+    @idempotent
     @extend_schema(request={"multipart/form-data": InputSerializer}, responses={202: StatementImportOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -283,6 +285,7 @@ class FxRateListApi(APIView):
             self, request, fx_rate_list_for_actor(actor=request.user, agency=agency), FxRateOutput
         )
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: FxRateRecordedOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)

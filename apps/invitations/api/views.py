@@ -18,6 +18,7 @@ from apps.common.api import validated
 from apps.common.catalog import Platform
 from apps.common.pagination import Pagination, paginated
 from apps.creators.models import Creator
+from apps.idempotency.api import idempotent
 from apps.invitations.models import Invitation
 from apps.invitations.selectors import (
     STATES,
@@ -121,6 +122,7 @@ class InvitationListApi(APIView):
         )
         return paginated(self, request, invitations, InvitationOutput)
 
+    @idempotent(response_secrets=("link",))
     @extend_schema(request=InputSerializer, responses={201: CreatedInvitationOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)

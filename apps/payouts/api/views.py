@@ -32,6 +32,7 @@ from apps.common.exceptions import NotFound
 from apps.common.money import to_decimal_string
 from apps.common.pagination import Pagination, paginated
 from apps.common.tenancy import scope_for
+from apps.idempotency.api import idempotent
 from apps.payouts.details import masked, payout_details_of_creators
 from apps.payouts.exports import payout_batch_export, payout_results_import
 from apps.payouts.models import PayoutBatch, PayoutDetails, PayoutItem
@@ -162,6 +163,7 @@ class PayoutBatchListApi(APIView):
             self, request, payout_batch_list_for_actor(actor=request.user, agency=agency), BatchOutput
         )
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: BatchOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)

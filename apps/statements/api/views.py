@@ -23,6 +23,7 @@ from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import validated
 from apps.common.money import to_decimal_string
 from apps.common.pagination import Pagination, paginated
+from apps.idempotency.api import idempotent
 from apps.statements.csv_export import quarter_income_csv
 from apps.statements.models import Statement
 from apps.statements.selectors import (
@@ -267,6 +268,7 @@ class StatementsDraftApi(APIView):
     class OutputSerializer(serializers.Serializer):
         drafted = serializers.IntegerField()
 
+    @idempotent
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -300,6 +302,7 @@ class StatementLateInterestPostApi(APIView):
     class InputSerializer(serializers.Serializer):
         as_of = serializers.DateField(required=False, help_text="Default: the agency's today.")
 
+    @idempotent
     @extend_schema(
         request=InputSerializer, responses={200: InterestPostingOutput, 201: InterestPostingOutput}
     )
