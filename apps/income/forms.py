@@ -63,6 +63,14 @@ class LineFilterForm(forms.Form):
         help_text=_("The month a line counts in on your statement; lines not split yet have none."),
     )
     agency = forms.ChoiceField(label=_("Agency"), required=False)
+    # A name or id typed in, not a list: an agency may represent thousands of creators. The
+    # view looks it up among the creators the person's agencies represent.
+    creator = forms.CharField(
+        label=_("Creator"),
+        required=False,
+        max_length=200,
+        help_text=_("A creator's name as on the roster, or their id."),
+    )
     platform = forms.ChoiceField(
         label=_("Platform"), required=False, choices=[("", _("All platforms")), *Platform.choices]
     )
@@ -74,8 +82,10 @@ class LineFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any status")), *IncomeLine.Status.choices]
     )
 
-    def __init__(self, *args, agencies=(), deals=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, agencies=(), deals=None, creators=True, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
+        if not creators:  # a creator's own list: every line is theirs
+            del self.fields["creator"]
         self.fields["agency"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             ("", _("All agencies")),
             *((str(agency.public_id), agency.name) for agency in agencies),

@@ -354,6 +354,10 @@ class IncomeLine(models.Model):
         ]
         indexes = [
             models.Index(fields=["agency", "status"], name="income_line_agency_status"),
+            # The agency's income list, newest first (issue 14): its pages (a keyset on
+            # (occurred_at, id)), its capped count and the month filter's bound read this index
+            # from where they start, never every line of the agency. One more entry per line.
+            models.Index(fields=["agency", "occurred_at", "id"], name="income_line_agency_time"),
             models.Index(fields=["creator", "occurred_at"], name="income_line_creator_time"),
             # Recognition reads an import's lines by creator and time, a step at a time.
             models.Index(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -20,6 +21,7 @@ from apps.agencies.models import Agency
 from apps.common.exceptions import ApplicationError
 from apps.common.pgarrays import int_array
 from apps.common.tenancy import get_scoped_or_404, scope_for, scoped
+from apps.creators.models import Creator
 from apps.income.models import FxRate, IncomeLine, StatementImport
 
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
@@ -35,11 +37,16 @@ def month_days(month: str) -> tuple[datetime.date, datetime.date]:
     return first, following - datetime.timedelta(days=1)
 
 
+def _midnight_after(day: datetime.date, zone: str) -> datetime.datetime:
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), tzinfo=ZoneInfo(zone))
+
+
 def income_line_list_for_actor(
     *,
     actor: Any,
     status: str | None = None,
     agency: Any | None = None,
+    creator: Any | None = None,
     statement_import: StatementImport | None = None,
     month: str | None = None,
     platform: str | None = None,
@@ -51,7 +58,9 @@ def income_line_list_for_actor(
     `month` ("2026-11"): the recognised lines that count in that month on statements (their
     ledger day, the allocation's effective_date), so a month's lines add up to its statement;
     lines not split yet have no month. `condition`: a further Q another app supplies through
-    income's hooks (a brand deal's lines)."""
+    income's hooks (a brand deal's lines). Newest first by (occurred_at, id): the order of the
+    agency's (agency, occurred_at, id) index, which lists, pages (apps/common/keyset.py) and
+    counts (income_line_count_capped) an agency's lines without reading all of them."""
     scope = scope_for(actor)
     if scope.user_id is None:
         return IncomeLine.objects.none()
@@ -73,6 +82,8 @@ def income_line_list_for_actor(
             lines = lines.filter(status=status)
     if agency is not None:
         lines = lines.filter(agency=agency)
+    if creator is not None:
+        lines = lines.filter(creator=creator)
     if statement_import is not None:
         lines = lines.filter(statement_import=statement_import)
     if month is not None:
@@ -83,6 +94,22 @@ def income_line_list_for_actor(
             # month from the allocations' (creator, effective_date) index instead of every line
             # the creator ever had.
             lines = lines.filter(allocation__creator_id=scope.creator_id)
+        elif scope.creator_id is None:
+            agencies = (
+                [agency] if agency is not None else list(Agency.objects.filter(pk__in=scope.agency_ids))
+            )
+            # Redundant the same way (an allocation's agency is its line's), and a bound on time:
+            # a line's ledger day is never before its own agency-local day (a closed month moves
+            # it later, never earlier), so a line of the month occurred before midnight after the
+            # month's last day in its agency's zone. The bound lets the (agency, occurred_at, id)
+            # index start at the month's end instead of walking back from the newest line.
+            lines = lines.filter(
+                allocation__agency_id__in=[item.pk for item in agencies],
+                occurred_at__lt=max(
+                    (_midnight_after(last, item.time_zone) for item in agencies),
+                    default=_midnight_after(last, "UTC"),
+                ),
+            )
     if platform is not None:
         lines = lines.filter(platform=platform)
     if source is not None:
@@ -90,6 +117,37 @@ def income_line_list_for_actor(
     if condition is not None:
         lines = lines.filter(condition)
     return lines.select_related("agency", "creator", "allocation").order_by("-occurred_at", "-id")
+
+
+# The most lines the agency's list counts: past it the page says "more than 1,000 lines" (and
+# leaves the totals to the reports) instead of counting an agency's million lines on every page.
+# Each line counted is a read or two of a random page when the month or a filter needs the line
+# or its allocation: at 10,000 a month's count took 250-580 ms at a million lines, at 1,000
+# 15-80 ms (bench/agency_pages.py, a loaded machine).
+LINE_COUNT_CAP = 1_000
+
+
+def income_line_count_capped(*, lines: QuerySet[IncomeLine], cap: int = LINE_COUNT_CAP) -> int:
+    """How many lines `lines` holds, up to cap + 1 (cap + 1 means "more than cap"): one query
+    that reads the first cap + 1 lines in the list's own order and stops, so it costs what
+    reading the first cap / 50 pages would, whatever the size of the table. (Unordered, the
+    planner sometimes hashed a whole month of allocations to count a thousand of them.)"""
+    return lines.values("pk")[: cap + 1].count()
+
+
+def income_creator_find_for_actor(*, actor: Any, text: str) -> list[Any]:
+    """The creators the actor's agencies represent or represented whose public id is `text`, or
+    whose display name is `text` (any case): the income list's creator filter. One query; []
+    when none (another agency's creator is none)."""
+    text = text.strip()
+    creators = scoped(Creator.objects.all(), actor, creator_field="pk").only(
+        "pk", "public_id", "display_name"
+    )
+    try:
+        condition = Q(public_id=UUID(text))
+    except ValueError:
+        condition = Q(display_name__iexact=text)
+    return list(creators.filter(condition).distinct().order_by("display_name", "pk")[:20])
 
 
 def income_line_agencies_for_actor(*, actor: Any) -> QuerySet[Agency]:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from apps.agencies.selectors import agency_list_for_actor
 from apps.common.catalog import platform_name, source_name
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
+from apps.common.keyset import KeysetPage, cursor_decode, keyset_page, older_than
 from apps.common.money import format_money
 from apps.common.tenancy import scope_for
 from apps.common.views import page_errors
@@ -29,8 +30,11 @@ from apps.income.hooks import deal_readers, share_reader
 from apps.income.models import IncomeLine
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
+    LINE_COUNT_CAP,
     fx_rate_list_for_actor,
+    income_creator_find_for_actor,
     income_line_agencies_for_actor,
+    income_line_count_capped,
     income_line_get_for_actor,
     income_line_list_for_actor,
     income_line_split,
@@ -144,12 +148,50 @@ def _owed_to_creator(user: Any, creator_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def _creator_filter(user: Any, form: LineFilterForm) -> Any | None:
+    """The creator the filter names (by name or id) among those the person's agencies represent,
+    or None; a name that matches no one, or several, is the field's error."""
+    text = form.cleaned_data.get("creator") or ""
+    if not text:
+        return None
+    found = income_creator_find_for_actor(actor=user, text=text)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        form.add_error("creator", _("No creator your agency represents is called %(name)s.") % {"name": text})
+    else:
+        form.add_error(
+            "creator",
+            _(
+                "%(count)d creators are called %(name)s: enter the id of the one you mean (in the address of their roster page)."
+            )
+            % {"count": len(found), "name": text},
+        )
+    return None
+
+
+def _count_capped(lines: Any, page: KeysetPage, *, is_first: bool) -> int:
+    """The filtered set's size up to LINE_COUNT_CAP + 1. On the first page the count goes on
+    from where the page stopped instead of reading its lines again (a filter that matches only
+    old lines walks far back to find them: once is enough); a short first page is the count."""
+    if not is_first:
+        return income_line_count_capped(lines=lines, cap=LINE_COUNT_CAP)
+    if page.older is None:
+        return len(page.items)
+    last = page.items[-1]
+    rest = older_than(lines, last.occurred_at, last.pk)
+    return len(page.items) + income_line_count_capped(lines=rest, cap=LINE_COUNT_CAP - len(page.items))
+
+
 @login_required
 @page_errors
 def line_list(request: HttpRequest) -> HttpResponse:
-    """The income lines the person sees, newest first, filtered, 50 a page, with the creator's
-    share of each recognised line. A creator (who is not also an agency member) sees the totals
-    of the filtered set too: gross and their share. The same number of queries at any size."""
+    """The income lines the person sees, newest first, filtered, 50 a page (a keyset cursor: the
+    thousandth page costs what the first does), with the creator's share of each recognised line.
+    A creator (who is not also an agency member) sees the totals of all their filtered lines:
+    gross and their share. An agency member sees the count up to LINE_COUNT_CAP ("more than
+    1,000") and the totals of a filtered set that small; past it the reports add up. The same
+    number of queries at any size, each bounded for an agency of a million lines."""
     user = request.user
     scope = scope_for(user)
     # ?import=<id>: the lines of one import (its page links here when it finishes); another
@@ -159,17 +201,24 @@ def line_list(request: HttpRequest) -> HttpResponse:
         statement_import = statement_import_get_for_actor(actor=user, public_id=request.GET["import"])
     agencies = list(income_line_agencies_for_actor(actor=user))
     deals = deal_readers()
-    form = LineFilterForm(request.GET, agencies=agencies, deals=deals[0](actor=user) if deals else None)
     is_creator_view = scope.creator_id is not None and not scope.agency_ids
+    form = LineFilterForm(
+        request.GET,
+        agencies=agencies,
+        deals=deals[0](actor=user) if deals else None,
+        creators=not is_creator_view,
+    )
     context: dict[str, Any] = {
         "form": form,
         "statement_import": statement_import,
         "is_creator_view": is_creator_view,
         "show_agency": len(agencies) > 1,
+        "show_creator": not is_creator_view,
         "owed": _owed_to_creator(user, scope.creator_id) if scope.creator_id is not None else [],
     }
+    creator = _creator_filter(user, form) if form.is_valid() else None
     if not form.is_valid():
-        # A filter no one can apply (a made-up month, agency or deal): say so, list nothing.
+        # A filter no one can apply (a made-up month, agency, creator or deal): say so, list nothing.
         return render(request, "income/lines.html", {**context, "page": None}, status=400)
     data = form.cleaned_data
     agency = next((item for item in agencies if str(item.public_id) == data["agency"]), None)
@@ -177,6 +226,7 @@ def line_list(request: HttpRequest) -> HttpResponse:
         actor=user,
         status=data["status"] or None,
         agency=agency,
+        creator=creator,
         statement_import=statement_import,
         month=data["month"] or None,
         platform=data["platform"] or None,
@@ -186,17 +236,31 @@ def line_list(request: HttpRequest) -> HttpResponse:
     # The list shows neither the line's JSON metadata nor its long texts: not decoded per row.
     lines = (
         lines.select_related(None)
-        .select_related("agency", "allocation")
+        .select_related("agency", "allocation", "creator")
         .defer("metadata", "description", "exception_detail", "dismiss_reason")
     )
-    page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
-    labels = _Labels()
+    cursor = cursor_decode(request.GET["cursor"]) if request.GET.get("cursor") else None
+    page = keyset_page(lines, cursor=cursor, size=LINES_PER_PAGE)
     reader = share_reader()
-    shares = (
-        reader(page=page.object_list, lines=lines if is_creator_view else None)
-        if reader is not None
-        else None
-    )
+    if is_creator_view:
+        # A creator's own lines: totals of all of them (linear in their own lines, through the
+        # (creator, occurred_at) index), and the count is the totals' own.
+        shares = reader(page=page.items, lines=lines) if reader is not None else None
+        count = (
+            sum(total.line_count for total in shares.gross_totals)
+            if shares is not None and shares.gross_totals is not None
+            else income_line_count_capped(lines=lines)
+        )
+    else:
+        count = _count_capped(lines, page, is_first=cursor is None)
+        with_totals = count <= LINE_COUNT_CAP
+        shares = reader(page=page.items, lines=lines if with_totals else None) if reader is not None else None
+    labels = _Labels()
+    # A creator's name links to this list filtered to their lines, the other filters kept.
+    query = request.GET.copy()
+    for name in ("creator", "cursor", "page"):
+        query.pop(name, None)
+    by_creator = f"?{query.urlencode()}&creator=" if query else "?creator="
     # Each row's text made here, once: 50 rows of template lookups and filters were most of the
     # page's time (bench/creator_pages.py).
     rows = [
@@ -204,6 +268,8 @@ def line_list(request: HttpRequest) -> HttpResponse:
             "url": reverse("income:line", args=[line.public_id]),
             "day": timezone.localtime(line.occurred_at).strftime("%Y-%m-%d"),
             "agency": line.agency.name,
+            "creator": line.creator.display_name if line.creator is not None else "",
+            "creator_url": f"{by_creator}{line.creator.public_id}" if line.creator is not None else "",
             "platform": labels.platform(line.platform),
             "source": labels.source(line.source),
             "gross": format_money(line.gross_minor, line.currency),
@@ -212,7 +278,7 @@ def line_list(request: HttpRequest) -> HttpResponse:
             else None,
             "state": labels.state(line),
         }
-        for line in page.object_list
+        for line in page.items
     ]
     return render(
         request,
@@ -221,6 +287,9 @@ def line_list(request: HttpRequest) -> HttpResponse:
             **context,
             "page": page,
             "rows": rows,
+            "line_count": count,
+            "is_more": count > LINE_COUNT_CAP,
+            "count_cap": LINE_COUNT_CAP,
             "has_shares": shares is not None,
             "gross_totals": shares.gross_totals if shares is not None else None,
             "share_totals": shares.share_totals if shares is not None else None,

@@ -1,10 +1,11 @@
 """The creator's income list (issue 14): every line with my share, filters (month, agency,
 platform, source, brand deal), the totals of the filtered set, pages of 50, cards on a phone, and
 the same number of queries at any size. Agency members keep their view (gross and status), with
-the creator's share added."""
+the creator's share added (their own list: tests/income/test_agency_income.py)."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -203,20 +204,29 @@ def test_a_filter_that_cannot_apply_is_a_400_that_says_why(history: Any, query: 
     assert not _listed(page)
 
 
+def _link(page: str, rel: str) -> str | None:
+    match = re.search(rf'<a href="([^"]+)" rel="{rel}">', page)
+    return html.unescape(match.group(1)) if match else None
+
+
 def test_pages_of_50_keep_the_filters(history: Any) -> None:
     world = history
     import_at(world, history_rows(30, 3, prefix="M", start=30), name="more.csv")
     client = web_as(world.creator_a.user)
 
     first = _page(client, "?status=recognised")
-    second = _page(client, "?status=recognised&page=2")
+    older = _link(first, "next")
+    assert older is not None and "status=recognised" in older and "cursor=" in older  # keeps the filter
+    second = _page(client, older)
 
     assert len(_listed(first)) == 50 and len(_listed(second)) == 10
     assert not _listed(first) & _listed(second)
-    assert "?status=recognised&amp;page=2" in first  # the next page keeps the filter
+    assert _link(second, "next") is None  # the last page
+    assert _listed(_page(client, _link(second, "prev"))) == _listed(first)  # and back
     # The totals are of all 60, not of the page.
     total = sum(line.gross_minor for line in IncomeLine.objects.filter(creator=world.creator_a))
     assert format_money(total, "CNY") in re.search(r'id="total-gross">(.*?)</dd>', second, re.S).group(1)
+    assert "60 lines" in second
 
 
 def test_the_same_number_of_queries_for_3_and_30_lines_over_several_months(statement_world: Any) -> None:
@@ -251,7 +261,9 @@ def test_agency_members_keep_gross_and_status_and_see_the_creators_share(history
     assert format_money(line.gross_minor, "CNY") in row and "Recognised" in row
     assert format_money(creator_share(line), "CNY") in row
     assert "Creator&#x27;s share" in page or "Creator's share" in page
-    assert 'id="line-totals"' not in page  # the agency's totals are its reports' business
+    # A set this small is added up for the agency too (tests/income/test_agency_income.py).
+    totals = html.unescape(re.search(r'id="line-totals">(.*?)</article>', page, re.S).group(1))
+    assert "Creators' share" in totals
 
 
 def test_lines_not_split_yet_count_in_the_gross_only(statement_world: Any) -> None:

@@ -17,14 +17,18 @@ from rest_framework.views import APIView
 
 from apps.agencies.selectors import agency_get_for_actor
 from apps.common.api import BusinessDateField, validated
+from apps.common.catalog import Platform, Source
+from apps.common.exceptions import NotFound
 from apps.common.money import to_decimal_string
-from apps.common.pagination import IdCursorPagination, Pagination, paginated
+from apps.common.pagination import Pagination, TimeCursorPagination, paginated
 from apps.common.tenancy import scope_for
 from apps.idempotency.api import idempotent
+from apps.income.hooks import deal_readers, share_reader
 from apps.income.models import FxRate, IncomeLine, StatementImport
 from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
     fx_rate_list_for_actor,
+    income_creator_find_for_actor,
     income_line_get_for_actor,
     income_line_list_for_actor,
     income_line_split,
@@ -92,6 +96,25 @@ class IncomeLineOutput(serializers.Serializer):
     fx_source = serializers.SerializerMethodField()
     fx_date = serializers.SerializerMethodField()
     posted_period = serializers.SerializerMethodField()
+    # What the ledger credits the creator for the line (their payable, after deductions, expenses,
+    # tiers, the agency cap and the advance recouped), in the rule set's currency: the income
+    # list's "my share". Null until the line is recognised.
+    creator_share = serializers.SerializerMethodField()
+    share_currency = serializers.SerializerMethodField()
+
+    def _share(self, line: IncomeLine) -> tuple[int, str] | None:
+        shares = self.context.get("shares")
+        return None if shares is None else shares.get(line.pk)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_creator_share(self, line: IncomeLine) -> str | None:
+        share = self._share(line)
+        return None if share is None else to_decimal_string(*share)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_share_currency(self, line: IncomeLine) -> str | None:
+        share = self._share(line)
+        return None if share is None else share[1]
 
     def _allocation(self, line: IncomeLine) -> Any:
         return getattr(line, "allocation", None) if line.is_recognised else None
@@ -185,37 +208,96 @@ class StatementImportDetailApi(APIView):
         return Response(body)
 
 
+def _line_filters() -> type[serializers.Serializer]:
+    """The list's query parameters ("import" is a Python keyword, hence the class built here)."""
+    month = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+    fields: dict[str, Any] = {
+        "status": serializers.ChoiceField(
+            choices=IncomeLine.Status.choices, required=False, help_text="Only the lines in this status."
+        ),
+        "month": serializers.RegexField(
+            month,
+            required=False,
+            help_text="`2026-11`: the recognised lines that count in that month on statements (their "
+            "ledger day); lines not split yet have no month.",
+        ),
+        "agency": serializers.UUIDField(required=False, help_text="Only this agency's lines."),
+        "creator": serializers.UUIDField(
+            required=False, help_text="Only this creator's lines (agency members: a creator they represent)."
+        ),
+        "platform": serializers.ChoiceField(choices=Platform.choices, required=False),
+        "source": serializers.ChoiceField(choices=Source.choices, required=False),
+        "deal": serializers.UUIDField(
+            required=False,
+            help_text="A brand deal's lines: its payments (refunds included) and the lines its expenses re-issued.",
+        ),
+        "import": serializers.UUIDField(
+            required=False, help_text="Only the lines this statement import recorded."
+        ),
+    }
+    return type("IncomeLineFilters", (serializers.Serializer,), fields)
+
+
+IncomeLineFilters = _line_filters()
+
+
 class IncomeLineListApi(APIView):
-    """Newest first by id, a page at a time (a cursor: an agency may hold millions of lines)."""
+    """Newest first by the moment each line occurred (occurred_at, then id), a page at a time:
+    a keyset cursor, so a page of an agency's millionth line costs what the first does. Filters
+    combine (AND); each recognised line carries the creator's share. An agency, creator, deal or
+    import the caller cannot see answers 404, a malformed filter 400."""
 
-    pagination_class = IdCursorPagination
+    pagination_class = TimeCursorPagination
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=IncomeLine.Status.values),
-            OpenApiParameter("import", UUID, description="Only the lines this statement import recorded."),
-        ],
-        responses=IncomeLineOutput(many=True),
-    )
+    @extend_schema(parameters=[IncomeLineFilters], responses=IncomeLineOutput(many=True))
     def get(self, request: Request) -> Response:
+        data = validated(IncomeLineFilters, request.query_params)
+        user = request.user
         statement_import = None
-        if request.query_params.get("import"):
-            statement_import = statement_import_get_for_actor(
-                actor=request.user, public_id=request.query_params["import"]
-            )
+        if data.get("import"):
+            statement_import = statement_import_get_for_actor(actor=user, public_id=data["import"])
+        agency = agency_get_for_actor(actor=user, public_id=data["agency"]) if data.get("agency") else None
+        creator = None
+        if data.get("creator"):
+            found = income_creator_find_for_actor(actor=user, text=str(data["creator"]))
+            if not found:
+                raise NotFound()
+            creator = found[0]
+        condition = None
+        if data.get("deal"):
+            deals = deal_readers()
+            if deals is None:
+                raise NotFound()
+            condition = deals[1](actor=user, public_id=data["deal"])
         lines = income_line_list_for_actor(
-            actor=request.user,
-            status=request.query_params.get("status") or None,
+            actor=user,
+            status=data.get("status"),
+            agency=agency,
+            creator=creator,
             statement_import=statement_import,
+            month=data.get("month"),
+            platform=data.get("platform"),
+            source=data.get("source"),
+            condition=condition,
         )
-        return paginated(self, request, lines, IncomeLineOutput)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(lines, request, view=self)
+        output = IncomeLineOutput(page, many=True, context={"shares": _shares_of(page)})
+        return paginator.get_paginated_response(output.data)
+
+
+def _shares_of(lines: list[IncomeLine]) -> dict[int, tuple[int, str]] | None:
+    """{line id: (the creator's share, currency)} of the recognised lines: one query (recognition
+    reads it, through income's hook); None without recognition installed."""
+    reader = share_reader()
+    return None if reader is None else reader(page=lines).shares
 
 
 class IncomeLineDetailApi(APIView):
     @extend_schema(responses=IncomeLineOutput)
     def get(self, request: Request, public_id: UUID) -> Response:
         line = income_line_get_for_actor(actor=request.user, public_id=public_id)
-        body: dict[str, Any] = dict(IncomeLineOutput(line).data)
+        body: dict[str, Any] = dict(IncomeLineOutput(line, context={"shares": _shares_of([line])}).data)
         # The breakdown says "my share" to the line's creator, "the creator's share" to the agency.
         is_own = line.creator_id is not None and line.creator_id == scope_for(request.user).creator_id
         body["split"] = income_line_split(line=line, for_creator=is_own)
