@@ -6,8 +6,9 @@ link, signs up and confirms; the owner drafts a contract on the pages and sends 
 signs it (the agency countersigns); the owner uploads last month's statement: the creator joined
 today, so last month's line waits in the exceptions queue and is assigned by hand, today's line
 matches on its own; the creator reads both on the home page and in the income list and opens
-one line's breakdown, then disputes it; the owner answers; the creator downloads the evidence
-bundle and its own script checks it offline; the owner closes last month and reads the reports.
+one line's breakdown, then disputes it and the owner answers, both with the keyboard alone; the
+creator downloads the evidence bundle and its own script checks it offline; the owner closes last
+month and reads the reports.
 
 Every step keeps a screenshot (.ci/artifacts/screenshots/, CI's artifacts), passes axe-core with
 no serious violation and, on the phone, does not scroll sideways (tests/browser/journey_support.py).
