@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.contracts",
     "apps.income",
+    "apps.importmaps",  # import templates: registers its reader with income's importers
     "apps.recognition",
     "apps.deals",
     "apps.payouts",
