@@ -30,6 +30,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("ledger/", include("apps.ledger.api.urls")),
     path("contracts/", include("apps.contracts.api.urls")),
     path("deals/", include("apps.deals.api.urls")),
+    # Before income's: /income/templates/ is the import templates' (apps.importmaps).
+    path("income/templates/", include("apps.importmaps.api.urls")),
     path("income/", include("apps.income.api.urls")),
     path("periods/", include("apps.recognition.api.urls")),
     path("statements/", include("apps.statements.api.urls")),

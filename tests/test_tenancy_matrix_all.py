@@ -19,6 +19,7 @@ from apps.ledger.services import PostingSpec, ledger_account_get_or_create, ledg
 from tests.conftest import World, api_as
 from tests.contracts.conftest import active_contract, draft, send
 from tests.deals.conftest import deal, line
+from tests.importmaps.conftest import make_template
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +111,12 @@ OBJECTS: Objects = {
         lambda d: f"/api/v1/disputes/{d.public_id}/",
         "/api/v1/disputes/",
         AGENCY_A | {"creator_a"},  # not another agency, nor agency A's other creator
+    ),
+    "import template of agency A": (
+        lambda w: make_template(w),
+        lambda t: f"/api/v1/income/templates/{t.public_id}/",
+        "/api/v1/income/templates/",
+        AGENCY_A,  # the agency's members only: never its creators, another agency or staff
     ),
     "ledger entry of creator A": (
         lambda w: _split_entry(w, "matrix:a", w.creator_a),
