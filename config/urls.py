@@ -51,6 +51,7 @@ urlpatterns = [
     path("splits/", include("apps.splits.urls")),
     path("contracts/", include("apps.contracts.urls")),
     path("deals/", include("apps.deals.urls")),
+    path("income/templates/", include("apps.importmaps.urls")),
     path("income/", include("apps.income.urls")),
     path("periods/", include("apps.recognition.urls")),
     path("statements/", include("apps.statements.urls")),
