@@ -6,3 +6,11 @@ from celery import shared_task
 @shared_task(name="common.ping", acks_late=True)
 def ping() -> str:
     return "pong"
+
+
+@shared_task(name="common.outbox_relay", acks_late=True)
+def outbox_relay() -> int:
+    # Beat, every few seconds: the tasks whose first publish failed (apps/common/outbox.py).
+    from apps.common.outbox import outbox_relay as relay
+
+    return relay()

@@ -1,7 +1,9 @@
 """API rate limits on their own cache alias.
 
 With Redis it is Redis; without it (development, `make test`) a per-process memory cache, so
-that throttling never turns into extra database queries on every API request.
+that throttling never turns into extra database queries on every API request. While Redis is
+down the alias degrades (apps/common/cache.py): the throttles then allow every request rather
+than answer 500.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from typing import Any, cast
 
 from django.core.files.base import ContentFile
@@ -30,6 +29,7 @@ from apps.agencies.services import representation_close, representation_open
 from apps.common.catalog import Platform
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.money import is_known_currency
+from apps.common.outbox import outbox_send
 from apps.common.ratelimit import client_ip
 from apps.common.tenancy import require_agency_role, scope_for
 from apps.contracts.models import (
@@ -558,10 +558,11 @@ def contract_version_send(*, version: ContractVersion, actor: Any) -> ContractVe
     version.sent_at = now
     version.offer_expires_at = now + datetime.timedelta(days=version.offer_valid_days)
     version.save()
-    # A mail server being down must not fail (or half-complete) the send: the worker mails later.
-    from apps.contracts.tasks import contract_offer_notify_task
-
-    transaction.on_commit(partial(contract_offer_notify_task.delay, version_id=version.pk))
+    # A mail server or a broker being down must not fail (or half-complete) the send: the
+    # outbox publishes the mail task after commit, and again until the broker takes it.
+    outbox_send(
+        task="contracts.offer_notify", kwargs={"version_id": version.pk}, key=f"contracts.offer:{version.pk}"
+    )
     return version
 
 

@@ -27,7 +27,6 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +41,7 @@ from django.utils.translation import gettext_noop
 from apps.agencies.time import agency_today
 from apps.common.exceptions import ApplicationError, NotFound, PermissionDenied
 from apps.common.money import format_money
+from apps.common.outbox import outbox_send
 from apps.common.tenancy import require_agency_role, scope_for
 from apps.disputes.models import Dispute, DisputeAttachment, DisputeMessage
 from apps.disputes.selectors import DISPUTE_CORRECTORS, DISPUTE_RESPONDERS, dispute_subject_text
@@ -241,10 +241,11 @@ def _write_message(
         dispute=dispute, author=actor, side=side, kind=kind, body=body, state_after=dispute.state
     )
     _attach(message, files)
-    from apps.disputes.tasks import dispute_message_notify_task
-
-    transaction.on_commit(
-        partial(dispute_message_notify_task.delay, message_id=message.pk, base_url=base_url), robust=True
+    # Through the outbox: a broker outage delays the mail, never loses it.
+    outbox_send(
+        task="disputes.message_notify",
+        kwargs={"message_id": message.pk, "base_url": base_url},
+        key=f"disputes.message:{message.pk}",
     )
     return message
 

@@ -67,7 +67,9 @@ from django.utils.translation import gettext as _
 from apps.agencies.models import Agency
 from apps.agencies.time import agency_local_datetime, agency_zone
 from apps.common.exceptions import ApplicationError
+from apps.common.models import OutboxMessage
 from apps.common.money import to_decimal_string
+from apps.common.outbox import outbox_is_current, outbox_latest, outbox_resend, outbox_send
 from apps.common.tenancy import require_agency_role
 from apps.income import routing
 from apps.income.hooks import brand_deal_reconciler
@@ -104,6 +106,12 @@ _COPY_BATCH = 20_000
 # rest are counted and summarised in one line, so a million bad rows cost no more memory, and
 # no more ImportRowError rows, than a thousand (three million did: 6.5 GB).
 MAX_REPORTED_ERROR_ROWS = 1_000
+
+# The task that runs one step (apps/income/tasks.py), by name: the outbox publishes it.
+STEP_TASK = "income.statement_import_step"
+# No step committed for this long, nobody holding the import, its message sent as long ago:
+# the step is re-sent (statement_import_resume_stalled; beat looks every few seconds).
+STALLED_AFTER = timedelta(seconds=10)
 
 
 class _RowErrors(list[tuple[int, str, str]]):
@@ -183,30 +191,49 @@ def statement_import_create(
     return statement_import
 
 
-def _enqueue_after_commit(import_id: int, *, agency_id: int) -> None:
-    from apps.income.tasks import statement_import_step as task
+def _outbox_key(import_id: int) -> str:
+    return f"income.import:{import_id}"
 
-    # The agency id routes the step to its agency's queue (config/routing.py, docs/scaling.md).
-    transaction.on_commit(partial(task.delay, import_id=import_id, agency_id=agency_id))
+
+def _enqueue_after_commit(import_id: int, *, agency_id: int) -> None:
+    """The import's next step, due in this transaction: the transactional outbox publishes it
+    after commit and again until the broker takes it, so a broker outage after a step commits
+    delays the import and never fails or strands it. The agency id routes the step to its
+    agency's queue (config/routing.py, docs/scaling.md)."""
+    outbox_send(
+        task=STEP_TASK,
+        kwargs={"import_id": import_id, "agency_id": agency_id},
+        key=_outbox_key(import_id),
+        fenced=True,
+    )
 
 
 # --- the step ---------------------------------------------------------------------------------
 
 
-def statement_import_step(*, import_id: int, enqueue: bool = True) -> bool:
-    """Do the next piece of one import; True when more remain (and, with `enqueue`, queued)."""
+def statement_import_step(*, import_id: int, enqueue: bool = True, outbox_id: int | None = None) -> bool:
+    """Do the next piece of one import; True when more remain (and, with `enqueue`, queued).
+
+    `outbox_id`: the message that asked for this step. A copy of a message that a later step
+    superseded (redelivered after a worker died, re-sent by the stalled sweep, published twice
+    by the outbox) does nothing, so duplicates never fork the import into two chains of steps."""
     try:
         with transaction.atomic():
             # of=("self",): the import's row only. Joined in, the agency's row was locked too,
             # for the whole step, so the agency's deal edits (which lock the deal, and used to
             # lock the agency as well) waited for a staging step and timed out.
+            # skip_locked: a locked row is a step running now, on a live worker (PostgreSQL
+            # drops a dead worker's lock with its connection); that step publishes the next,
+            # so this copy returns at once instead of holding a worker until it commits.
             statement_import = (
-                StatementImport.objects.select_for_update(no_key=True, of=("self",))
+                StatementImport.objects.select_for_update(no_key=True, of=("self",), skip_locked=True)
                 .select_related("agency")
                 .filter(pk=import_id)
                 .first()
             )
             if statement_import is None or statement_import.is_finished:
+                return False
+            if not outbox_is_current(key=_outbox_key(import_id), message_id=outbox_id):
                 return False
             statement_import.attempts = min(statement_import.attempts + 1, 32_000)
             if statement_import.status == ImportStatus.QUEUED:
@@ -284,20 +311,42 @@ def statement_import_run(*, statement_import: StatementImport) -> StatementImpor
     return statement_import
 
 
-def statement_import_resume_stalled(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
-    """Re-enqueue imports whose worker died (no step committed for `older_than`). Safe at any
-    time: a step of a live worker holds the import's row lock, so a duplicate waits, then
-    finds the work done."""
-    stalled = list(
+def statement_import_resume_stalled(*, older_than: timedelta = STALLED_AFTER) -> list[int]:
+    """Re-send the current step of imports whose worker died; returns their ids.
+
+    Stalled: unfinished, no step committed for `older_than`, its current step message
+    published at least that long ago (one still due is the outbox relay's), and no step
+    running on it now. "Running" is the step's own heartbeat: its transaction holds the
+    import's row lock, which PostgreSQL releases the moment the worker's connection dies, so a
+    killed worker's import is found here within seconds, never while a live step works on it.
+    Re-sending is safe: a copy of a step that another copy did is a no-op (the outbox id)."""
+    now = timezone.now()
+    candidates = list(
         StatementImport.objects.filter(
-            status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
-            updated_at__lt=timezone.now() - older_than,
+            status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING), updated_at__lt=now - older_than
         ).values_list("pk", "agency_id")
     )
-    with transaction.atomic():
-        for import_id, agency_id in stalled:
-            _enqueue_after_commit(import_id, agency_id=agency_id)
-    return [import_id for import_id, _ in stalled]
+    resumed = []
+    for import_id, agency_id in candidates:
+        with transaction.atomic():
+            free = (
+                StatementImport.objects.select_for_update(no_key=True, skip_locked=True)
+                .filter(pk=import_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING))
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if free is None:
+                continue  # a step is running, or the import finished meanwhile
+            latest = outbox_latest(key=_outbox_key(import_id))
+            if latest is None:
+                _enqueue_after_commit(import_id, agency_id=agency_id)  # queued before the outbox
+            elif latest.published_at is None or latest.published_at > now - older_than:
+                continue  # not yet published (the relay's), or just re-sent: give it time
+            else:
+                OutboxMessage.objects.filter(pk=latest.pk).update(published_at=now)
+                outbox_resend(message_id=latest.pk)
+            resumed.append(import_id)
+    return resumed
 
 
 # --- 1. stage -----------------------------------------------------------------------------------
@@ -331,7 +380,9 @@ def _stage(statement_import: StatementImport) -> bool:
         # An agency's first import has nothing recorded to look up.
         has_lines = IncomeLine.objects.filter(agency_id=statement_import.agency_id).exists()
         with _upload(statement_import) as stream:
-            rows = detect.read_rows(stream, facts, chosen, only_rows=retried)
+            rows = detect.read_rows(
+                stream, facts, chosen, only_rows=retried, statement_import=statement_import
+            )
             last_row, staged, skipped = _copy_staged(
                 statement_import.pk,
                 _validated(rows, zone, errors),

@@ -49,14 +49,20 @@ class _ImportTask(Task):
     max_retries=5,
     retry_backoff=2,
     retry_jitter=True,
+    # Nothing reads a step's result; storing it needed the result backend (Redis), and a Redis
+    # outage then failed a step that had committed.
+    ignore_result=True,
 )
-def statement_import_step(*, import_id: int, agency_id: int | None = None) -> bool:
+def statement_import_step(
+    *, import_id: int, agency_id: int | None = None, outbox_id: int | None = None
+) -> bool:
     # agency_id only routes the task to its agency's queue (config/routing.py); None: a message
-    # enqueued before the queues by agency, which runs the same.
-    return pipeline.statement_import_step(import_id=import_id)
+    # enqueued before the queues by agency, which runs the same. outbox_id: the message that
+    # asked for this step (a superseded copy does nothing); None before the outbox.
+    return pipeline.statement_import_step(import_id=import_id, outbox_id=outbox_id)
 
 
-@shared_task(name="income.statement_import_resume_stalled", acks_late=True)
+@shared_task(name="income.statement_import_resume_stalled", acks_late=True, ignore_result=True)
 def statement_import_resume_stalled() -> int:
     # Each stalled import is re-enqueued as its own step task: one import cannot stop another.
     return len(pipeline.statement_import_resume_stalled())

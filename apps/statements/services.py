@@ -19,7 +19,6 @@ import datetime
 import hashlib
 import logging
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +33,7 @@ from apps.agencies.models import Agency
 from apps.agencies.time import agency_today
 from apps.common.exceptions import ApplicationError, PermissionDenied
 from apps.common.money import format_money
+from apps.common.outbox import outbox_send
 from apps.common.tenancy import require_agency_role, scope_for
 from apps.income.models import ClosedPeriod
 from apps.ledger.models import Account, JournalEntry
@@ -216,15 +216,13 @@ def _publish_locked(statements: list[Statement], counter: StatementCounter, acto
 
 
 def _after_publish(statements: list[Statement], base_url: str) -> None:
-    """After commit: one PDF task and one notice task per statement (parallel workers)."""
-    from apps.statements.tasks import statement_notify_task, statement_pdf_render_task
-
+    """After commit: one PDF task and one notice task per statement (parallel workers), through
+    the outbox, so a broker outage delays them and loses none."""
     for statement in statements:
-        transaction.on_commit(
-            partial(statement_pdf_render_task.delay, statement_id=statement.pk), robust=True
-        )
-        transaction.on_commit(
-            partial(statement_notify_task.delay, statement_id=statement.pk, base_url=base_url), robust=True
+        key = f"statements.statement:{statement.pk}"
+        outbox_send(task="statements.pdf_render", kwargs={"statement_id": statement.pk}, key=key)
+        outbox_send(
+            task="statements.notify", kwargs={"statement_id": statement.pk, "base_url": base_url}, key=key
         )
 
 

@@ -153,12 +153,22 @@ STORAGES = {
 REDIS_URL = env.str("REDIS_URL", default="")
 RUN_DIR = BASE_DIR / ".run"
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-        "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    # Degrading: while Redis is down a cache read misses and a write is dropped, logged, so the
+    # site and the API keep answering (rate limits and throttles then allow; apps/common/cache.py).
+    # Short socket timeouts: a Redis that hangs costs a request half a second, not a minute.
+    _REDIS_CACHE = {
+        "BACKEND": "apps.common.cache.DegradingRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
+    CACHES = {"default": {**_REDIS_CACHE}, "throttle": {**_REDIS_CACHE}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # A message taken by a worker comes back to the queue only after this long unacknowledged
+    # (late acks): longer than any task may run (CELERY_TASK_TIME_LIMIT), so a live step is never
+    # delivered twice. A killed worker's import does not wait for it: its row lock goes with its
+    # connection and statement_import_resume_stalled re-sends the step within seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 30 * 60 + 5 * 60}
 else:
     # A real, shared cache without Redis: allauth's login rate limits must hold across processes.
     CACHES = {
@@ -193,7 +203,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Income: re-enqueue imports whose worker died (idempotent steps); recognise lines matched by hand.
     # Every beat task below hands each row or agency to its own task (or isolates it in a loop), so
     # one that fails is logged and retried and stops no other (issue 11).
-    "income-resume-stalled": {"task": "income.statement_import_resume_stalled", "schedule": 60.0},
+    # Every 5 s: a killed worker's import goes on within ~15 s (pipeline.STALLED_AFTER + this).
+    "income-resume-stalled": {"task": "income.statement_import_resume_stalled", "schedule": 5.0},
+    # The transactional outbox: tasks whose publish failed after their commit (apps/common/outbox.py).
+    "common-outbox-relay": {"task": "common.outbox_relay", "schedule": 2.0},
     "income-recognize-pending": {"task": "income.recognize_pending", "schedule": 300.0},
     # Contracts: expire offers, activate signed versions whose date came, end expired ones (hourly,
     # idempotent); remind unsigned offers and contracts nearing their end (once per day per key).

@@ -1,9 +1,10 @@
 """A real Celery worker is SIGKILLed in the middle of an import; a new worker finishes it.
 
-Nothing may be lost or doubled: every line exactly once, the counts right, one ledger entry per
-line. The killed worker's message is gone with the embedded filesystem broker (and invisible
-for an hour with Redis), so the new worker is handed the import the way production does it:
-the beat task `statement_import_resume_stalled`, called here each time progress stalls.
+Nothing may be lost or doubled: every line exactly once, the counts right, each line covered
+by one ledger entry. The killed worker's message is gone with the embedded filesystem broker
+(and not redelivered for 35 minutes with Redis), so the new worker is handed the import the way
+production does it: beat's `statement_import_resume_stalled`, called here when progress stalls,
+which re-sends the step of an import no live step holds (docs/reliability.md).
 """
 
 from __future__ import annotations
