@@ -16,6 +16,23 @@ class StatementUploadForm(forms.Form):
     is_all_or_nothing = forms.BooleanField(
         label=_("All or nothing: import no row if any row is refused"), required=False
     )
+    account = forms.CharField(
+        label=_("Account"),
+        required=False,
+        max_length=128,
+        help_text=_(
+            "For an export that names no account (a YouTube Studio export, a Douyin Shop bill): the"
+            " creator's account id on the platform, e.g. UCx9f3"
+        ),
+    )
+    period = forms.CharField(
+        label=_("Month covered"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "For a YouTube Studio table by video, which has no dates: the month it covers, e.g. 2026-11"
+        ),
+    )
 
     def __init__(self, *args, agencies=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -56,6 +56,13 @@ class StatementImport(models.Model):
         XLSX = "xlsx", _("Excel (canonical header)")
         YOUTUBE = "youtube", _("YouTube revenue report")
         DOUYIN = "douyin", _("Douyin settlement bill")
+        # The adapters of real platform exports (apps/income/importers/, docs/platform-exports.md).
+        YT_STUDIO = "yt_studio", _("YouTube Studio export")
+        YT_REPORTING = "yt_reporting", _("YouTube reporting revenue report")
+        DOUDIAN_SETTLE = "doudian_settle", _("Douyin Shop settlement bill")
+        DOUDIAN_FUNDS = "doudian_funds", _("Douyin Shop fund flow")
+        BUYIN_ORDERS = "buyin_orders", _("Buyin order and commission export")
+        TAOBAO_UNION = "taobao_union", _("Taobao Union order report")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -83,6 +90,17 @@ class StatementImport(models.Model):
     adjustment_count = models.PositiveIntegerField(default=0)
     exception_count = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True, default="")
+    # The platform account an export that names none is for (a YouTube Studio export, a 抖店
+    # bill), chosen at upload and checked against the agency's creators' accounts.
+    platform_account = models.ForeignKey(
+        "creators.PlatformAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The month ("2026-11") an export covers when its rows carry no date (a per-video Studio table).
+    statement_period = models.CharField(max_length=7, blank=True, default="")
+    # Which adapter read the file and why, and the rows it skipped (notes, totals) or warned
+    # about, apart from the row errors: {"format", "label", "reason", "header_row", "columns",
+    # "skipped": [{"row", "reason"}], "skipped_count", "warnings": [{"row", "message"}], "warning_count"}.
+    detection = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

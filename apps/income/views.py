@@ -28,7 +28,6 @@ from apps.common.views import page_errors
 from apps.income.forms import FxRateForm, LineFilterForm, StatementUploadForm
 from apps.income.hooks import deal_readers, share_reader
 from apps.income.models import IncomeLine
-from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
     LINE_COUNT_CAP,
     fx_rate_list_for_actor,
@@ -42,8 +41,17 @@ from apps.income.selectors import (
     statement_import_list_for_actor,
 )
 from apps.income.services import FX_ROLES, INCOME_ROLES, fx_rate_record
+from apps.income.uploads import statement_import_upload
 from apps.ledger.models import Account
 from apps.ledger.selectors import balance_list_for_actor
+
+# Which field of the upload form an upload refusal belongs to (apps/income/uploads.py).
+_UPLOAD_ERROR_FIELDS = {
+    "statement_account_required": "account",
+    "statement_bad_account": "account",
+    "statement_period_required": "period",
+    "statement_bad_period": "period",
+}
 
 
 def _uploading_agencies(user: Any) -> list[Any]:
@@ -67,15 +75,17 @@ def import_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             agency = next(a for a in agencies if str(a.public_id) == form.cleaned_data["agency"])
             try:
-                statement_import = statement_import_create(
+                statement_import = statement_import_upload(
                     agency=agency,
                     actor=request.user,
                     file=form.cleaned_data["file"],
                     format=form.cleaned_data["format"],
                     is_all_or_nothing=form.cleaned_data["is_all_or_nothing"],
+                    account=form.cleaned_data["account"],
+                    period=form.cleaned_data["period"],
                 )
             except ApplicationError as error:
-                form.add_error("file", error.message)
+                form.add_error(_UPLOAD_ERROR_FIELDS.get(error.code, "file"), error.message)
             else:
                 return redirect("income:import", public_id=statement_import.public_id)
     imports = statement_import_list_for_actor(actor=request.user)[:50]

@@ -25,7 +25,6 @@ from apps.common.tenancy import scope_for
 from apps.idempotency.api import idempotent
 from apps.income.hooks import deal_readers, share_reader
 from apps.income.models import FxRate, IncomeLine, StatementImport
-from apps.income.pipeline import statement_import_create
 from apps.income.selectors import (
     fx_rate_list_for_actor,
     income_creator_find_for_actor,
@@ -36,6 +35,7 @@ from apps.income.selectors import (
     statement_import_list_for_actor,
 )
 from apps.income.services import fx_rate_record
+from apps.income.uploads import statement_import_upload
 
 
 class StatementImportOutput(serializers.Serializer):
@@ -63,6 +63,14 @@ class StatementImportOutput(serializers.Serializer):
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    detection = serializers.JSONField(
+        help_text="Which adapter read the file and why ({format, label, reason, header_row, columns}), and"
+        " the rows it skipped (notes above the header, totals rows, rows with no income: skipped, with"
+        " row and reason) or warned about (a totals row that does not add up), apart from `errors`."
+    )
+    statement_period = serializers.CharField(
+        help_text="The month chosen at upload, for an export without dates."
+    )
 
 
 class RowErrorOutput(serializers.Serializer):
@@ -184,6 +192,20 @@ class StatementImportListApi(APIView):
         file = serializers.FileField()
         format = serializers.ChoiceField(choices=StatementImport.Format.choices, default="auto")
         is_all_or_nothing = serializers.BooleanField(default=False)
+        account = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=128,
+            help_text="The creator's platform account the file is for (its public id, or the platform's"
+            " account id such as UCx9f3): required for exports that name none (a YouTube Studio export,"
+            " a Douyin Shop bill).",
+        )
+        period = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=20,
+            help_text="The month the file covers (2026-11), for a Studio table with one row per video and no date.",
+        )
 
     @extend_schema(responses=StatementImportOutput(many=True))
     def get(self, request: Request) -> Response:
@@ -195,7 +217,7 @@ class StatementImportListApi(APIView):
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         agency = agency_get_for_actor(actor=request.user, public_id=data.pop("agency"))
-        statement_import = statement_import_create(agency=agency, actor=request.user, **data)
+        statement_import = statement_import_upload(agency=agency, actor=request.user, **data)
         return Response(StatementImportOutput(statement_import).data, status=202)
 
 
@@ -205,6 +227,12 @@ class StatementImportDetailApi(APIView):
         statement_import = statement_import_get_for_actor(actor=request.user, public_id=public_id)
         body: dict[str, Any] = dict(StatementImportOutput(statement_import).data)
         body["errors"] = RowErrorOutput(statement_import.row_errors.all()[:1000], many=True).data
+        account = statement_import.platform_account
+        body["account"] = (
+            None
+            if account is None
+            else {"public_id": str(account.public_id), "account_id": account.account_id}
+        )
         return Response(body)
 
 

@@ -170,7 +170,7 @@ def is_blank(cells: Cells) -> bool:
     return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
 
 
-_TOTAL_WORDS = ("合计", "总计", "总额", "汇总", "total", "grand total", "totals", "sum")
+_TOTAL_WORDS = ("合计", "总计", "汇总", "total", "grandtotal", "totals")
 
 
 def is_totals_cell(text: str) -> bool:
