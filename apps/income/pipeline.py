@@ -366,7 +366,8 @@ def _upload(statement_import: StatementImport) -> Iterator[IO[bytes]]:
 
 def _stage(statement_import: StatementImport) -> bool:
     facts = detect.inspect(partial(_upload, statement_import))
-    chosen = detect.resolve_format(facts, statement_import.format)
+    # The agency: a file no built-in adapter knows may be one of its import templates'.
+    chosen = detect.resolve_format(facts, statement_import.format, agency_id=statement_import.agency_id)
     zone = agency_zone(statement_import.agency)
     earlier = _same_file_imported_before(statement_import, sha256=facts.sha256, chosen=chosen)
     retried: frozenset[int] | None = None
