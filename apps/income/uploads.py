@@ -2,9 +2,12 @@
 
 The worker reads and detects the whole file (apps/income/pipeline.py); this looks at the file's
 head only, so that what the person must supply is asked for at once, as a 400, not as a failed
-import minutes later: a file no adapter knows (`statement_unknown_format`, with its header: the
-"map this file" step starts there), and the platform account (and month) an export that names
-none needs (a YouTube Studio export, a 抖店 bill).
+import minutes later: the platform account (and month) an export that names none needs (a
+YouTube Studio export, a 抖店 bill). Anything else the head shows is the worker's to judge, with
+its own message: a file no adapter knows is queued like any other and fails there as
+`statement_unknown_format`, its file kept for the import-template step ("map this file"); the
+import's `detection` records that code with the header (`header`, `header_row`, `head`) from the
+upload on, so a page can offer the mapping without reading the file again.
 """
 
 from __future__ import annotations
@@ -27,22 +30,13 @@ from apps.income.models import StatementImport
 from apps.income.pipeline import statement_import_create
 from apps.income.services import INCOME_ROLES
 
-# Inspection errors the worker reports the same way (encoding, a damaged workbook): left to it,
-# so an upload is refused here only for what the person can supply.
-_LEFT_TO_THE_WORKER = (
-    "statement_bad_encoding",
-    "statement_bad_xlsx",
-    "statement_xlsx_too_large",
-    "statement_empty",
-)
-
 
 def statement_upload_detection(
     *, file: UploadedFile, format: str, agency_id: int
-) -> tuple[detect.Detection, tuple[Any, ...]] | None:
+) -> tuple[detect.Detection, tuple[Any, ...]] | dict[str, Any] | None:
     """The adapter the file's head picks (or the chosen format's header) and that header's
-    cells, or None when only the worker can tell (the file cannot be read here: it fails there
-    with its own message)."""
+    cells; for a file nothing knows, the refusal's code and header (a dict, as `detection`
+    records it); None when only the worker can tell (it fails there with its own message)."""
     try:
         facts = detect.inspect_head(file)  # an UploadedFile reads and seeks
         if not facts.head:
@@ -52,9 +46,9 @@ def statement_upload_detection(
         else:
             detection = detect.detection_for(facts, format, agency_id=agency_id)
     except ApplicationError as error:
-        if error.code in _LEFT_TO_THE_WORKER:
-            return None
-        raise
+        if error.code == "statement_unknown_format" and "header" in error.extra:
+            return {"code": error.code, "reason": error.message, **error.extra}
+        return None
     finally:
         file.seek(0)
     index = detection.header_row - 1
@@ -110,7 +104,8 @@ def statement_import_upload(
     if format not in StatementImport.Format.values:
         raise ApplicationError(_("Unknown statement format %(format)r.") % {"format": format}, code="invalid")
     found = statement_upload_detection(file=file, format=format, agency_id=agency.pk)
-    detection, header = found if found is not None else (None, ())
+    unknown = found if isinstance(found, dict) else None
+    detection, header = found if isinstance(found, tuple) else (None, ())
     adapter = detect.adapter_for(detection.format) if detection is not None else None
     platform_account = None
     if account:
@@ -153,6 +148,8 @@ def statement_import_upload(
         statement_import.statement_period = period
         if detection is not None:
             statement_import.detection = detection.as_json()
+        elif unknown is not None:
+            statement_import.detection = unknown
         statement_import.save(
             update_fields=["platform_account", "statement_period", "detection", "updated_at"]
         )

@@ -337,10 +337,12 @@ def unknown_format(facts: FileFacts) -> ApplicationError:
         )
         % {"columns": ", ".join(canonical.COLUMNS)},
         code="statement_unknown_format",
+        # Bounded (an import keeps these in its detection): 100 columns of the header, 50 of
+        # each head row, 100 characters a cell.
         extra={
-            "header": header[:200],
+            "header": [name[:100] for name in header[:100]],
             "header_row": header_row,
-            "head": [[cell_text(cell)[:200] for cell in cells[:200]] for cells in facts.head],
+            "head": [[cell_text(cell)[:100] for cell in cells[:50]] for cells in facts.head],
         },
     )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from apps.common.exceptions import ApplicationError
 from apps.income.importers import detect
 from apps.income.models import StatementImport
+from apps.income.pipeline import statement_import_run
 from tests.conftest import api_as
 from tests.income.adapters.conftest import DATA, upload_file
 
@@ -48,7 +50,7 @@ def test_the_first_adapters_and_the_canonical_statement_are_still_detected() -> 
         )
 
 
-def test_an_unknown_file_is_refused_with_its_header_for_the_mapping_step(statement_world) -> None:
+def test_an_unknown_file_is_queued_with_its_header_and_fails_for_the_mapping_step(statement_world) -> None:
     data = "导出说明：本表为示例\n日期,主播,收入(元)\n2026-11-03,dy_88231,100.00\n".encode("gb18030")
 
     response = api_as(statement_world.manager_a).post(
@@ -57,9 +59,24 @@ def test_an_unknown_file_is_refused_with_its_header_for_the_mapping_step(stateme
         format="multipart",
     )
 
-    body = response.json()
-    assert (response.status_code, body["code"]) == (400, "statement_unknown_format")
-    assert (body["header"], body["header_row"]) == (["日期", "主播", "收入(元)"], 2)
-    assert body["head"][0] == ["导出说明：本表为示例"]
-    assert "map its columns" in body["detail"]
-    assert not StatementImport.objects.exists()
+    # Kept (the import-template step maps the stored file), and marked at once for that step.
+    assert response.status_code == 202
+    detection = response.json()["detection"]
+    assert (detection["code"], detection["header"], detection["header_row"]) == (
+        "statement_unknown_format",
+        ["日期", "主播", "收入(元)"],
+        2,
+    )
+    assert detection["head"][0] == ["导出说明：本表为示例"]
+    done = statement_import_run(statement_import=StatementImport.objects.get())
+    assert done.status == "failed" and "map its columns" in done.message
+
+
+def test_the_refusal_names_its_code_and_the_header() -> None:
+    facts = detect.inspect_head(upload_file("x.csv", b"id,amount,when\n1,2,3\n"))
+
+    with pytest.raises(ApplicationError) as refused:
+        detect.detect(facts)
+
+    assert refused.value.code == "statement_unknown_format"
+    assert (refused.value.extra["header"], refused.value.extra["header_row"]) == (["id", "amount", "when"], 1)
