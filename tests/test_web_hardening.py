@@ -263,6 +263,7 @@ def test_every_file_field_has_a_download_through_tenancy_or_none() -> None:
         "income.StatementImport.file": "never downloaded: the worker reads it; people see the import's rows",
         "statements.Statement.pdf": "statements:pdf (statement_get_for_actor)",
         "disputes.DisputeAttachment.file": "disputes:attachment / api-dispute-file (dispute_attachment_get_for_actor)",
+        "evidence.EvidenceBundleBuild.file": "evidence:file (evidence_build_get_for_actor: its creator only)",
     }
     fields = {
         f"{model._meta.label}.{field.name}"

@@ -1,6 +1,7 @@
 """Who may build which bundle: a creator, for each agency that represents or represented them.
 
-A bundle is the creator's own evidence about an agency's ledger, so only the creator builds it;
+A bundle is the creator's own evidence about an agency's ledger, so only the creator builds it
+(and downloads it: a build and its file are the creator's alone);
 an agency's members (and staff) check their ledger with `manage.py verify_ledger` and the
 admin's audit pages instead, and get 404 here like anyone without a creator profile.
 """
@@ -17,6 +18,7 @@ from apps.agencies.selectors import representation_list_for_actor
 from apps.common.exceptions import NotFound
 from apps.common.tenancy import scope_for
 from apps.creators.models import Creator
+from apps.evidence.models import EvidenceBundleBuild
 
 
 def evidence_creator_for_actor(*, actor: Any) -> Creator:
@@ -65,3 +67,27 @@ def evidence_agency_get_for_actor(*, actor: Any, public_id: UUID | str) -> tuple
         if str(agency.public_id) == str(public_id):
             return creator, agency
     raise NotFound()
+
+
+def evidence_build_get_for_actor(*, actor: Any, public_id: UUID | str) -> EvidenceBundleBuild:
+    """One of the actor's own bundle builds (a creator's, about themself); NotFound for anyone
+    else's: the agency's members and staff too, as for building one."""
+    creator_id = scope_for(actor).creator_id
+    if creator_id is None:
+        raise NotFound()
+    try:
+        return EvidenceBundleBuild.objects.select_related("agency").get(
+            creator_id=creator_id, public_id=UUID(str(public_id))
+        )
+    except (ValueError, EvidenceBundleBuild.DoesNotExist):
+        raise NotFound() from None
+
+
+def evidence_latest_builds(*, creator: Creator) -> dict[int, EvidenceBundleBuild]:
+    """{agency id: the creator's latest build for that agency}: one query."""
+    builds = (
+        EvidenceBundleBuild.objects.filter(creator=creator)
+        .order_by("agency_id", "-requested_at", "-pk")
+        .distinct("agency_id")
+    )
+    return {build.agency_id: build for build in builds}

@@ -34,12 +34,16 @@ from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import connection, transaction
+from django.core.files import File
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 import apps.splits.engine
 from apps.agencies.models import Agency
@@ -52,6 +56,7 @@ from apps.contracts.services import contract_pdf_ensure
 from apps.creators.models import Creator
 from apps.evidence.bundle import BundleWriter, Member, canonical
 from apps.evidence.documents import ALLOCATION_FIELDS, allocation_rows, stored_documents
+from apps.evidence.models import EvidenceBundleBuild
 from apps.evidence.proofs import EntryTree
 from apps.evidence.selectors import evidence_agency_list
 from apps.income.importers.canonical import escape_cell
@@ -666,3 +671,175 @@ def _postings(entry_ids: list[int]) -> dict[int, list[tuple[int, int, str]]]:
 def _safe(cells: tuple[Any, ...]) -> list[str]:
     """Each text cell safe from spreadsheet formulas (a leading apostrophe, as statement CSVs)."""
     return [escape_cell(cell) if isinstance(cell, str) else str(cell) for cell in cells]
+
+
+# --- builds by a worker (issue 14) --------------------------------------------------------------
+# A creator with 100,000 lines takes 10-30 s to build: the request asks for a build and a Celery
+# task builds it into storage (apps/evidence/models.py). Every bundle takes this one path, small
+# ones too, so there is one way a bundle is made, downloaded and tested.
+
+# A build still queued or building after this long lost its worker (a task redelivered after a
+# crash restarts it first): asking again replaces it rather than waiting for ever.
+STALE_AFTER = datetime.timedelta(minutes=30)
+# A ready bundle is handed back while nothing it holds changed, for at most this long (it names
+# the day it was built; a creator keeping a copy a week later gets a fresh one).
+REUSE_FOR = datetime.timedelta(days=1)
+
+
+def evidence_fingerprint(*, creator: Creator, agency: Agency) -> str:
+    """What a bundle of the creator at the agency would hold, summed up in a hash: the ledger's
+    head, the creator's lines (how many, the last, the last change), the versions the agency sent
+    them (status) and their published statements (PDF, rendered by a worker after publishing). Three small queries and one
+    aggregate over the creator's own lines; equal fingerprints, equal bundles (but for their
+    build time)."""
+    head = LedgerHead.objects.filter(agency=agency).values_list("last_seq", flat=True).first()
+    lines = IncomeLine.objects.filter(agency=agency, creator=creator).aggregate(
+        count=Count("pk"), last=Max("pk"), changed=Max("updated_at")
+    )
+    versions = list(
+        ContractVersion.objects.filter(contract__agency=agency, contract__creator=creator)
+        .exclude(status=ContractVersion.Status.DRAFT)
+        .order_by("pk")
+        .values_list("pk", "status")  # not the PDF: the build renders a signed version's own
+    )
+    statements = list(
+        Statement.objects.filter(agency=agency, creator=creator, status=Statement.Status.PUBLISHED)
+        .order_by("pk")
+        .values_list("pk", "pdf_sha256")
+    )
+    summary = [
+        FORMAT,
+        head or 0,
+        lines["count"],
+        lines["last"],
+        lines["changed"].isoformat() if lines["changed"] else None,
+        versions,
+        statements,
+    ]
+    return hashlib.sha256(canonical(summary).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildRequested:
+    build: EvidenceBundleBuild
+    is_new: bool  # False: an identical build in flight or ready was handed back
+
+
+def evidence_bundle_request(*, creator: Creator, agency: Agency, actor: Any) -> BuildRequested:
+    """The creator asks for their bundle of one agency: an identical build in flight or ready is
+    handed back; otherwise a new build is queued and its task enqueued after commit. Only the
+    creator themself may (NotFound for anyone else, as for another tenant's row)."""
+    _require_own(creator=creator, agency=agency, actor=actor)
+    fingerprint = evidence_fingerprint(creator=creator, agency=agency)
+    now = timezone.now()
+    with transaction.atomic():
+        builds = EvidenceBundleBuild.objects.select_for_update().filter(creator=creator, agency=agency)
+        in_flight = builds.filter(status__in=EvidenceBundleBuild.IN_FLIGHT).first()
+        if in_flight is not None:
+            last_moved = in_flight.started_at or in_flight.requested_at
+            if now - last_moved < STALE_AFTER:
+                return BuildRequested(build=in_flight, is_new=False)
+            _fail(in_flight, _("The build was interrupted; a new one was started."))
+        ready = (
+            builds.filter(status=EvidenceBundleBuild.Status.READY, fingerprint=fingerprint)
+            .order_by("-requested_at", "-pk")
+            .first()
+        )
+        if ready is not None and ready.finished_at is not None and now - ready.finished_at < REUSE_FOR:
+            return BuildRequested(build=ready, is_new=False)
+        try:
+            with transaction.atomic():
+                build = EvidenceBundleBuild.objects.create(
+                    creator=creator, agency=agency, requested_by=actor, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            # A request at the same moment queued one first (the one-in-flight index): share it.
+            return BuildRequested(build=builds.get(status__in=EvidenceBundleBuild.IN_FLIGHT), is_new=False)
+        from apps.evidence.tasks import evidence_bundle_build_task  # tasks import this module
+
+        transaction.on_commit(partial(evidence_bundle_build_task.delay, build_id=build.pk))
+    return BuildRequested(build=build, is_new=True)
+
+
+def _fail(build: EvidenceBundleBuild, message: str) -> None:
+    build.status = EvidenceBundleBuild.Status.FAILED
+    build.message = message
+    build.finished_at = timezone.now()
+    build.save(update_fields=["status", "message", "finished_at"])
+
+
+def evidence_bundle_build_run(*, build_id: int) -> EvidenceBundleBuild:
+    """Build a requested bundle into storage: queued (or building, when a worker died and the
+    task came back) → building → ready, or failed with a sentence for the creator. Safe to run
+    twice: a ready or failed build is left as it is. The ZIP is read in its own REPEATABLE READ
+    snapshot (evidence_bundle_build), outside any other transaction."""
+    with transaction.atomic():
+        build = (
+            EvidenceBundleBuild.objects.select_for_update()
+            .select_related("creator", "agency", "requested_by")
+            .get(pk=build_id)
+        )
+        if not build.is_in_flight:
+            return build
+        build.status = EvidenceBundleBuild.Status.BUILDING
+        build.attempts += 1
+        build.started_at = timezone.now()
+        build.save(update_fields=["status", "attempts", "started_at"])
+    try:
+        bundle = evidence_bundle_build(creator=build.creator, agency=build.agency, actor=build.requested_by)
+    except NotFound:
+        # The creator no longer has this agency among theirs (or lost their profile): nothing
+        # to build, for good.
+        _fail(build, _("This agency's ledger is no longer yours to download."))
+        return build
+    with bundle.file:
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: bundle.file.read(1 << 20), b""):
+            digest.update(chunk)
+        bundle.file.seek(0)
+        with transaction.atomic():
+            locked = EvidenceBundleBuild.objects.select_for_update().get(pk=build.pk)
+            if locked.status != EvidenceBundleBuild.Status.BUILDING:
+                return locked  # another run of the task finished it first
+            locked.file.save(f"{locked.public_id}.zip", File(bundle.file), save=False)
+            locked.filename = bundle.filename
+            locked.size = bundle.size
+            locked.sha256 = digest.hexdigest()
+            locked.seconds = bundle.seconds
+            locked.counts = bundle.counts
+            locked.status = EvidenceBundleBuild.Status.READY
+            locked.finished_at = timezone.now()
+            locked.message = ""
+            locked.save()
+            older = list(
+                EvidenceBundleBuild.objects.filter(
+                    creator_id=locked.creator_id,
+                    agency_id=locked.agency_id,
+                    status=EvidenceBundleBuild.Status.READY,
+                )
+                .exclude(pk=locked.pk)
+                .exclude(file="")
+            )
+            # One bundle per creator and agency in storage: the older ones' files go once this
+            # one is committed (their rows stay, as the record of what was built when).
+            for previous in older:
+                transaction.on_commit(partial(_delete_file, str(previous.file.name)))
+            EvidenceBundleBuild.objects.filter(pk__in=[item.pk for item in older]).update(
+                status=EvidenceBundleBuild.Status.REPLACED, file=""
+            )
+    return locked
+
+
+def _delete_file(name: str) -> None:
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(name)
+
+
+def evidence_bundle_build_failed(*, build_id: int) -> None:
+    """The task gave up (out of retries, or a bug): the build must not stay "being prepared" for
+    ever. The creator reads a sentence; the error itself goes to the log."""
+    with transaction.atomic():
+        build = EvidenceBundleBuild.objects.select_for_update().get(pk=build_id)
+        if build.is_in_flight:
+            _fail(build, _("The bundle could not be built. Please try again later."))

@@ -1,4 +1,5 @@
-"""The creator's evidence page and download: creator-only, each creator their own bundle.
+"""The creator's evidence page and download: creator-only, each creator their own bundle (the
+build by a worker, its page and its file: tests/evidence/test_builds.py).
 
 Agencies' members do not download creators' bundles: the bundle is the creator's evidence about
 the agency's ledger, and the agency checks its ledger with verify_ledger and the admin's audit
@@ -7,7 +8,9 @@ pages (docs/evidence-bundle.md). They, staff and other creators get 404."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -49,16 +52,26 @@ def test_the_page_lists_each_agency_in_the_same_number_of_queries(world: Any) ->
     assert "Agency B" in html and "to 2026-06-30" in html and "Since 2026-07-01" in html
 
 
-def test_the_creator_downloads_their_bundle_from_the_page(world: Any, tmp_path: Path) -> None:
+def test_the_creator_downloads_their_bundle_from_the_page(
+    world: Any, tmp_path: Path, celery_eager: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     client = web_as(world.creator_a.user)
 
-    response = client.post(reverse("evidence:download", args=[world.agency_a.public_id]))
+    # The button asks for the bundle; a worker builds it (here in-process) and its page links to it.
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(reverse("evidence:download", args=[world.agency_a.public_id]))
+    assert asked.status_code == 302 and asked["Location"].startswith("/evidence/builds/")
+    page = client.get(asked["Location"]).content.decode()
+    assert "Your bundle is ready." in page
+    link = re.search(r'id="bundle-download" href="([^"]+)"', page).group(1)
+    response = client.get(link)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     filename = response["Content-Disposition"].split('filename="')[1].rstrip('"')
     data = b"".join(response.streaming_content)
     assert int(response["Content-Length"]) == len(data)
+    assert hashlib.sha256(data).hexdigest() in page  # the page shows the file's SHA-256
     assert "README.md" in zipfile.ZipFile(io.BytesIO(data)).namelist()
     # a creator without any line yet holds a bundle that checks out all the same
     result, _folder = follow_readme(data, filename, tmp_path)
