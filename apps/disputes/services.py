@@ -13,8 +13,9 @@ The states and who moves them (anything else is refused, and nothing changes):
   opened or the creator last replied to an answer (`answer_due`); after it the dispute is overdue.
 * A resolution that changes money posts one manual-adjustment entry to the agency's ledger
   (apps/ledger/services.ledger_post, kind manual_adjustment, with the note as its reason and the
-  resolver as its author): the creator's payable against the agency's adjustment account, keyed by
-  the dispute so it is posted once, and the dispute stores the entry. Only owners and finance
+  resolver as its author): the creator's payable against the agency's dispute corrections account,
+  keyed by the dispute so it is posted once, its cause naming the dispute, and the dispute stores
+  the entry. Only owners and finance
   members resolve with money (it changes what the agency owes, as a statement does).
 * Every state change is a message of the thread, written under the dispute's row lock, and the
   other side is mailed after commit (dispute_message_notify, run by a task, mails once).
@@ -58,9 +59,11 @@ Side = DisputeMessage.Side
 # statement, payment, notice and threshold days), so every dispute gets the same 15 days; the
 # day count is the agency's calendar, from the day the dispute opened or last went back to open.
 DISPUTE_ANSWER_DAYS = 15
-# The agency's side of a correcting entry: its revenue account, under a key of its own, so the
-# agency's corrections are told apart from its share of splits (key "") in its books and reports.
-ADJUSTMENT_ACCOUNT_KEY = "dispute_adjustments"
+# The agency's side of a correcting entry: its dispute corrections account (one per currency),
+# so the agency's corrections are told apart from its share of splits in its books and reports.
+# (Until issue 14 they were posted to agency revenue under the key "dispute_adjustments"; those
+# accounts keep what was posted to them, and the reports count them as corrections too.)
+CORRECTION_ACCOUNT = Account.Purpose.DISPUTE_CORRECTION
 
 MAX_MESSAGE_CHARS = 5_000
 MAX_NOTE_CHARS = 2_000
@@ -391,7 +394,7 @@ def dispute_reply(
 
 
 def _post_correction(dispute: Dispute, *, actor: Any, amount_minor: int, note: str) -> JournalEntry:
-    """The agency's adjustment account (debit) → the creator's payable (credit) for a positive
+    """The agency's dispute corrections account (debit) → the creator's payable (credit) for a positive
     amount: the creator is owed more and the next payout pays it; a negative amount the other
     way. Dated on the agency's today (always an open month: a month closes only once it is over)."""
     agency = dispute.agency
@@ -402,10 +405,7 @@ def _post_correction(dispute: Dispute, *, actor: Any, amount_minor: int, note: s
         creator=dispute.creator,
     )
     adjustments = ledger_account_get_or_create(
-        agency=agency,
-        purpose=Account.Purpose.AGENCY_REVENUE,
-        currency=dispute.currency,
-        key=ADJUSTMENT_ACCOUNT_KEY,
+        agency=agency, purpose=CORRECTION_ACCOUNT, currency=dispute.currency
     )
     return ledger_post(
         agency=agency,

@@ -56,6 +56,11 @@ class Account(models.Model):
         # The agency's expense of interest on late payments to creators (debit-normal, like the
         # guarantee top-up expense): posted by apps/statements when the agency decides to.
         LATE_INTEREST = "late_interest", _("Late payment interest")
+        # What the agency bears of disputes it resolved with money (debit-normal, an expense like
+        # the two above): apps/disputes posts each correction here against the creator's payable.
+        # Corrections before it went to agency revenue under the key "dispute_adjustments"; those
+        # accounts keep their postings (the ledger rewrites nothing) and the reports count both.
+        DISPUTE_CORRECTION = "dispute_correction", _("Dispute corrections")
         TAX_WITHHOLDING_PAYABLE = "tax_withholding_payable", _("Tax withholding payable")
         PAYOUTS_IN_FLIGHT = "payouts_in_flight", _("Payouts in flight")
         BANK = "bank", _("Bank / cash")

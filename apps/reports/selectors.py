@@ -33,8 +33,8 @@ spec's invariant); "other parties" is computed as that difference.
 
 The month report adds the ledger's own figures from its monthly roll-ups (AccountPeriodBalance):
 income clearing (gross), the deduction accounts, the agency revenue account the splits post to,
-and the agency's other revenue accounts (corrections: a dispute resolved with money, a manual
-adjustment). They equal the allocations' figures unless something was corrected by hand.
+and corrections: the dispute corrections account (a dispute resolved with money) and the agency's
+other revenue accounts (a manual adjustment; disputes resolved before issue 14). They equal the allocations' figures unless something was corrected by hand.
 
 Recognition's and the ledger's tables are read here read-only, like the statements do: neither
 app has a selector that groups an agency's months. Cost: the allocations are read through the
@@ -213,7 +213,9 @@ class LedgerMonth:
     gross_minor: int = 0  # income clearing
     deductions_minor: int = 0  # the deduction accounts
     agency_minor: int = 0  # the agency revenue account the splits post to
-    corrections_minor: int = 0  # the agency's other revenue accounts (disputes, manual adjustments)
+    # The dispute corrections account and the agency's other revenue accounts (manual adjustments,
+    # disputes resolved before issue 14).
+    corrections_minor: int = 0
 
     @property
     def agency_total_minor(self) -> int:
@@ -394,13 +396,20 @@ class RevenueReport:
 
 def _ledger_months(*, agency: Agency, period: ReportPeriod) -> dict[tuple[str, str], LedgerMonth]:
     """The ledger's figures per (month, currency) from its roll-ups: the agency-level income
-    clearing, deduction and agency revenue accounts of the months, one grouped query."""
+    clearing, deduction, agency revenue and dispute corrections accounts of the months, one
+    grouped query. Corrections: the dispute corrections account and any agency revenue account
+    but the splits' own (key ""), where disputes posted before issue 14 and manual adjustments go."""
     purpose = Account.Purpose
     rows = (
         AccountPeriodBalance.objects.filter(
             account__agency_id=agency.pk,
             account__creator__isnull=True,
-            account__purpose__in=[purpose.INCOME_CLEARING, purpose.DEDUCTION, purpose.AGENCY_REVENUE],
+            account__purpose__in=[
+                purpose.INCOME_CLEARING,
+                purpose.DEDUCTION,
+                purpose.AGENCY_REVENUE,
+                purpose.DISPUTE_CORRECTION,
+            ],
             period__gte=period.first,
             period__lte=period.last,
         )
@@ -417,7 +426,7 @@ def _ledger_months(*, agency: Agency, period: ReportPeriod) -> dict[tuple[str, s
             figures = replace(figures, gross_minor=figures.gross_minor + int(net))
         elif account_purpose == purpose.DEDUCTION:
             figures = replace(figures, deductions_minor=figures.deductions_minor - int(net))
-        elif key == "":
+        elif account_purpose == purpose.AGENCY_REVENUE and key == "":
             figures = replace(figures, agency_minor=figures.agency_minor - int(net))
         else:
             figures = replace(figures, corrections_minor=figures.corrections_minor - int(net))
