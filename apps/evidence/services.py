@@ -49,6 +49,7 @@ import apps.splits.engine
 from apps.agencies.models import Agency
 from apps.common.exceptions import NotFound
 from apps.common.money import to_decimal_string
+from apps.common.outbox import outbox_send
 from apps.common.tenancy import scope_for
 from apps.contracts.models import ContractVersion
 from apps.contracts.selectors import contract_version_list_for_actor
@@ -755,9 +756,10 @@ def evidence_bundle_request(*, creator: Creator, agency: Agency, actor: Any) -> 
         except IntegrityError:
             # A request at the same moment queued one first (the one-in-flight index): share it.
             return BuildRequested(build=builds.get(status__in=EvidenceBundleBuild.IN_FLIGHT), is_new=False)
-        from apps.evidence.tasks import evidence_bundle_build_task  # tasks import this module
-
-        transaction.on_commit(partial(evidence_bundle_build_task.delay, build_id=build.pk))
+        # Through the outbox: a broker outage delays the build, never loses its task.
+        outbox_send(
+            task="evidence.bundle_build", kwargs={"build_id": build.pk}, key=f"evidence.build:{build.pk}"
+        )
     return BuildRequested(build=build, is_new=True)
 
 
