@@ -26,8 +26,9 @@ from apps.importmaps.selectors import TemplateMatch, import_template_matches
 from apps.income.importers import detect
 from apps.income.importers.canonical import RawRow
 from apps.income.importers.exports import Adapter, NumberedRows, ReadContext
+from apps.income.models import StatementImport
 
-TEMPLATE_FORMAT = "template"
+TEMPLATE_FORMAT = StatementImport.Format.TEMPLATE.value  # "template"
 
 
 def _label(version: ImportTemplateVersion) -> str:

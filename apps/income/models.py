@@ -63,6 +63,8 @@ class StatementImport(models.Model):
         DOUDIAN_FUNDS = "doudian_funds", _("Douyin Shop fund flow")
         BUYIN_ORDERS = "buyin_orders", _("Buyin order and commission export")
         TAOBAO_UNION = "taobao_union", _("Taobao Union order report")
+        # Read with one of the agency's import templates (apps/importmaps, docs/import-templates.md).
+        TEMPLATE = "template", _("Import template")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -202,3 +202,13 @@ def test_an_archived_template_reads_no_new_file(world: Any) -> None:
 
     assert refused.status == StatementImport.Status.FAILED
     assert import_template_matches(agency_id=world.agency_a.pk, head=[HEADER]) == []
+
+
+def test_an_upload_read_as_import_template_takes_the_template_with_its_header(world: Any) -> None:
+    refused = run_import(world, "a.csv", FIRST_FILE, format="template")
+    make_template(world)
+
+    done = run_import(world, "b.csv", FIRST_FILE, format="template")
+
+    assert refused.message == "No import template of Agency A has this file's header."
+    assert (done.status, done.imported_count, done.get_format_display()) == ("done", 3, "Import template")
