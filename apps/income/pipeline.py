@@ -83,6 +83,7 @@ from apps.income.models import (
     StagedLine,
     StatementImport,
 )
+from apps.income.selectors import statement_import_outbox_key
 from apps.income.services import INCOME_ROLES, income_line_mark
 
 ImportStatus = StatementImport.Status
@@ -191,10 +192,6 @@ def statement_import_create(
     return statement_import
 
 
-def _outbox_key(import_id: int) -> str:
-    return f"income.import:{import_id}"
-
-
 def _enqueue_after_commit(import_id: int, *, agency_id: int) -> None:
     """The import's next step, due in this transaction: the transactional outbox publishes it
     after commit and again until the broker takes it, so a broker outage after a step commits
@@ -203,7 +200,7 @@ def _enqueue_after_commit(import_id: int, *, agency_id: int) -> None:
     outbox_send(
         task=STEP_TASK,
         kwargs={"import_id": import_id, "agency_id": agency_id},
-        key=_outbox_key(import_id),
+        key=statement_import_outbox_key(import_id),
         fenced=True,
     )
 
@@ -233,7 +230,7 @@ def statement_import_step(*, import_id: int, enqueue: bool = True, outbox_id: in
             )
             if statement_import is None or statement_import.is_finished:
                 return False
-            if not outbox_is_current(key=_outbox_key(import_id), message_id=outbox_id):
+            if not outbox_is_current(key=statement_import_outbox_key(import_id), message_id=outbox_id):
                 return False
             statement_import.attempts = min(statement_import.attempts + 1, 32_000)
             if statement_import.status == ImportStatus.QUEUED:
@@ -337,7 +334,7 @@ def statement_import_resume_stalled(*, older_than: timedelta = STALLED_AFTER) ->
             )
             if free is None:
                 continue  # a step is running, or the import finished meanwhile
-            latest = outbox_latest(key=_outbox_key(import_id))
+            latest = outbox_latest(key=statement_import_outbox_key(import_id))
             if latest is None:
                 _enqueue_after_commit(import_id, agency_id=agency_id)  # queued before the outbox
             elif latest.published_at is None or latest.published_at > now - older_than:

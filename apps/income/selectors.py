@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from apps.agencies.models import Agency
 from apps.common.exceptions import ApplicationError
+from apps.common.outbox import RELAY_GRACE, outbox_latest
 from apps.common.pgarrays import int_array
 from apps.common.tenancy import get_scoped_or_404, scope_for, scoped
 from apps.creators.models import Creator
@@ -178,6 +180,24 @@ def statement_import_get_for_actor(*, actor: Any, public_id: UUID | str) -> Stat
 # line -> its split explained with its proof, or None: registered by the recognition app (which
 # owns allocations and replays the engine); income imports nothing above it.
 _line_split: dict[str, Callable[..., dict[str, Any] | None]] = {}
+
+
+def statement_import_outbox_key(import_id: int) -> str:
+    """The outbox key of an import's step messages (apps/income/pipeline.py sends them)."""
+    return f"income.import:{import_id}"
+
+
+def statement_import_waiting_for_broker(*, statement_import: StatementImport) -> bool:
+    """Whether the import's next step has been due longer than the relay's grace without the
+    broker taking it: the page then says the import is delayed and goes on by itself."""
+    if statement_import.is_finished:
+        return False
+    latest = outbox_latest(key=statement_import_outbox_key(statement_import.pk))
+    return (
+        latest is not None
+        and latest.published_at is None
+        and latest.created_at <= timezone.now() - RELAY_GRACE * 3
+    )
 
 
 def register_line_split(reader: Callable[..., dict[str, Any] | None]) -> None:

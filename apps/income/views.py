@@ -39,6 +39,7 @@ from apps.income.selectors import (
     income_line_split,
     statement_import_get_for_actor,
     statement_import_list_for_actor,
+    statement_import_waiting_for_broker,
 )
 from apps.income.services import FX_ROLES, INCOME_ROLES, fx_rate_record
 from apps.income.uploads import statement_import_upload
@@ -99,7 +100,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     statement_import = statement_import_get_for_actor(actor=request.user, public_id=public_id)
     errors = Paginator(statement_import.row_errors.all(), 200).get_page(request.GET.get("page"))
-    context = {"import": statement_import, "errors": errors}
+    context = {
+        "import": statement_import,
+        "errors": errors,
+        "delayed": statement_import_waiting_for_broker(statement_import=statement_import),
+    }
     if request.htmx and request.GET.get("fragment") == "progress":  # type: ignore[attr-defined]  # django-htmx
         if statement_import.is_finished:
             # Reload the whole page once: the counts and the row errors are final now.

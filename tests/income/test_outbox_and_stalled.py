@@ -23,7 +23,7 @@ from apps.common.models import OutboxMessage
 from apps.common.outbox import outbox_relay
 from apps.income import pipeline, tasks
 from apps.income.models import IncomeLine, StatementImport
-from tests.conftest import api_as
+from tests.conftest import api_as, web_as
 from tests.income.conftest import sign_contract
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -202,3 +202,20 @@ def test_a_copy_of_a_superseded_step_does_nothing(world) -> None:
     statement_import.refresh_from_db()
     assert (statement_import.status, statement_import.rows_done, statement_import.attempts) == state
     assert _steps().count() == 2  # and no second chain of steps
+
+
+def test_the_import_page_says_an_import_is_delayed_while_the_broker_is_down(world) -> None:
+    with dead_broker():
+        statement_import = pipeline.statement_import_create(
+            agency=world.agency_a, actor=world.manager_a, file=_file(), enqueue=True
+        )
+    client = web_as(world.manager_a)
+    assert (
+        "import-delayed" not in client.get(f"/income/imports/{statement_import.public_id}/").content.decode()
+    )
+
+    _age_outbox(60)  # due for a minute: the relay could not publish it
+    page = client.get(f"/income/imports/{statement_import.public_id}/").content.decode()
+
+    assert 'id="import-delayed"' in page
+    assert "Nothing is lost" in page
