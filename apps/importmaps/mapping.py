@@ -76,6 +76,9 @@ _ERROR_COLUMN = 64  # ImportRowError.column
 # language's strptime).
 _DIRECTIVES = set("YymdHIMSpbBfz%")
 _TIME_DIRECTIVES = set("HIMSpf")
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+_OFFSET = re.compile(r"([+-][0-9]{2}:?[0-9]{2}|Z)$", re.ASCII)
+_TOTALS_CELL_LENGTH = 16
 DATE_FORMAT_CHOICES = (
     "%Y-%m-%d %H:%M:%S",
     "%Y/%m/%d %H:%M:%S",
@@ -405,7 +408,18 @@ class RowMapper:
         self.extra = [
             (position, name) for position, name in enumerate(self.names) if name and position not in used
         ]
-        self.skip = [value_key(pattern) for pattern in mapping.skip]
+        # Compiled once: a pattern is tried on every row.
+        self.skip = [
+            (re.compile(fnmatch.translate(value_key(pattern)), re.DOTALL), pattern)
+            for pattern in mapping.skip
+        ]
+        # Per text field: (constant, position, value map), so a row costs a look-up per field.
+        self.plans: dict[str, tuple[str, int | None, dict[str, str]]] = {
+            name: (rule.constant, self.positions.get(rule.column), rule.values)
+            for name, rule in mapping.fields.items()
+        }
+        date_format = mapping.fields["occurred_at"].date_format if "occurred_at" in mapping.fields else ""
+        self.date_has_time = bool(set(re.findall(r"%(.)", date_format)) & _TIME_DIRECTIVES)
 
     def _cell(self, cells: Sequence[Any], column: str) -> Any:
         position = self.positions.get(column)
@@ -424,24 +438,27 @@ class RowMapper:
             return None
         if self.skip:
             key = value_key(first)
-            for pattern, written in zip(self.skip, self.mapping.skip, strict=True):
-                if fnmatch.fnmatchcase(key, pattern):
+            for pattern, written in self.skip:
+                if pattern.match(key):
                     return "pattern", _("Matches the template's skip pattern %(pattern)r.") % {
                         "pattern": written
                     }
-        if exports.is_totals_cell(first):
+        # The totals words are short ("grand total:"): a longer first cell is no totals cell, and
+        # costs no normalisation.
+        if len(first) <= _TOTALS_CELL_LENGTH and exports.is_totals_cell(first):
             return "totals", ""
         return None
 
     def text(self, field_name: str, cells: Sequence[Any]) -> str:
-        rule = self.mapping.fields.get(field_name)
-        if rule is None:
+        plan = self.plans.get(field_name)
+        if plan is None:
             return ""
-        if rule.constant:
-            return rule.constant
-        text = cell_text(self._cell(cells, rule.column))
-        if rule.values:
-            return rule.values.get(value_key(text), text)
+        constant, position, values = plan
+        if constant:
+            return constant
+        text = cell_text(cells[position]) if position is not None and position < len(cells) else ""
+        if values:
+            return values.get(value_key(text), text)
         return text
 
     def currency(self, cells: Sequence[Any]) -> str:
@@ -474,7 +491,7 @@ class RowMapper:
         text = exports.amount_text(value)
         if not text:
             return ""
-        if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text, re.ASCII):
+        if not _PLAIN_DECIMAL.fullmatch(text):
             return text  # no amount: validate_row says so in its words
         if rule.minor_units:
             whole, _dot, fraction = text.partition(".")
@@ -542,8 +559,7 @@ class RowMapper:
                 return text
             if parsed.tzinfo is not None:
                 return parsed.isoformat()
-            has_time = bool(set(re.findall(r"%(.)", rule.date_format)) & _TIME_DIRECTIVES)
-            return self._aware(parsed) if has_time else parsed.date().isoformat()
+            return self._aware(parsed) if self.date_has_time else parsed.date().isoformat()
         moment = exports.parse_date(value, offset="", is_workbook=self.is_workbook)
         if moment is None:
             return text  # validate_row names what it expects
@@ -588,7 +604,7 @@ class RowMapper:
 
 
 def _has_offset(text: str) -> bool:
-    return bool(re.search(r"([+-][0-9]{2}:?[0-9]{2}|Z)$", text))
+    return bool(_OFFSET.search(text))
 
 
 def find_header(head: Iterable[Sequence[Any]], signature: str) -> int | None:
