@@ -71,6 +71,19 @@ def detector(facts: detect.FileFacts, agency_id: int | None) -> detect.Detection
     matches = import_template_matches(agency_id=agency_id, head=facts.head)
     if not matches:
         return None
+    if len(matches) > 1:  # named, never picked: the import asks which
+        label = _("Import template")
+        return detect.Detection(
+            format=TEMPLATE_FORMAT,
+            label=label,
+            reason=_("%(label)s: %(count)s templates have this header (%(names)s)")
+            % {
+                "label": label,
+                "count": len(matches),
+                "names": ", ".join(match.version.template.name for match in matches),
+            },
+            header_row=matches[0].header_row,
+        )
     return _detection(matches[0].version, matches[0].header_row)
 
 

@@ -4,6 +4,8 @@ templates match, duplicate external ids and unknown directions, nothing imported
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from apps.importmaps.mapping import MappingInvalid
 from apps.importmaps.models import ImportTemplateUse, ImportTemplateVersion
 from apps.importmaps.selectors import import_template_matches, import_template_use_for_import
 from apps.importmaps.services import import_template_archive, import_template_import, import_template_update
+from apps.income.importers import detect
 from apps.income.models import IncomeLine, StatementImport
 from apps.income.pipeline import statement_import_run
 from tests.importmaps.conftest import FIRST_FILE, HEADER, SECOND_FILE, make_template, mapping, statement
@@ -212,3 +215,18 @@ def test_an_upload_read_as_import_template_takes_the_template_with_its_header(wo
 
     assert refused.message == "No import template of Agency A has this file's header."
     assert (done.status, done.imported_count, done.get_format_display()) == ("done", 3, "Import template")
+
+
+def test_detection_names_the_templates_a_file_matches_and_picks_none(world: Any) -> None:
+    make_template(world, name="Shop")
+    make_template(world, name="Gifts", mapping=mapping(source={"constant": "live_gifts"}))
+    head = tuple(tuple(row) for row in csv.reader(io.StringIO(FIRST_FILE.decode())))
+    facts = detect.FileFacts("", False, "utf-8", "", head)
+
+    found = detect.detect(facts, agency_id=world.agency_a.pk)
+
+    assert (found.format, found.label, found.header_row) == ("template", "Import template", 2)
+    assert found.reason == "Import template: 2 templates have this header (Gifts, Shop)"
+    with pytest.raises(ApplicationError) as unknown:  # another agency's templates are not its own
+        detect.detect(facts, agency_id=world.agency_b.pk)
+    assert unknown.value.code == "statement_unknown_format"
