@@ -5,6 +5,7 @@ templates match, duplicate external ids and unknown directions, nothing imported
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from typing import Any
 
@@ -230,3 +231,26 @@ def test_detection_names_the_templates_a_file_matches_and_picks_none(world: Any)
     with pytest.raises(ApplicationError) as unknown:  # another agency's templates are not its own
         detect.detect(facts, agency_id=world.agency_b.pk)
     assert unknown.value.code == "statement_unknown_format"
+
+
+def test_a_workbook_with_the_templates_header_is_read_with_it(world: Any) -> None:
+    """The same layout saved as XLSX: a real date cell, a number cell for the fen, a note above."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["机构收入明细（导出时间：2026-12-01）"])
+    sheet.append(HEADER)
+    sheet.append(["LS-X1", datetime.datetime(2026, 11, 3, 10, 0), "dy_a", "直播礼物", 120450, "入账", ""])
+    sheet.append(["LS-X2", datetime.datetime(2026, 11, 4), "dy_a", "带货佣金", 5000, "出账", ""])
+    sheet.append(["合计", None, None, None, 115450, None, None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    make_template(world)
+
+    done = run_import(world, "income.xlsx", buffer.getvalue())
+
+    assert (done.status, done.format, done.imported_count, done.error_count) == ("done", "template", 2, 0)
+    first, second = IncomeLine.objects.order_by("external_id")
+    assert (first.gross_minor, second.gross_minor, second.source) == (120_450, -5_000, "ecommerce_commission")
+    assert first.occurred_at == datetime.datetime(2026, 11, 3, 2, 0, tzinfo=datetime.UTC)  # 10:00 in Shanghai
