@@ -106,11 +106,14 @@ def _publish_quietly(message_id: int) -> None:
 
 def _task(name: str) -> Any:
     """The registered task of that name. Outside a worker, Celery registers the apps' task
-    modules only when something imports them: import them all once (the worker's own
-    discovery), so a task is always sent through its own options (routing, eagerness)."""
+    modules only when something imports them: discover them once, so a task is always sent
+    through its own options (routing, eagerness). autodiscover_tasks(force=True) imports the
+    installed apps' `tasks` modules and nothing else; the loader's import_default_modules would
+    also run Celery's Django fixup (django.setup() again, the system checks, and logging
+    reconfigured under a live request)."""
     task = current_app.tasks.get(name)
     if task is None:
-        current_app.loader.import_default_modules()
+        current_app.autodiscover_tasks(force=True)
         task = current_app.tasks.get(name)
     return task
 
