@@ -128,3 +128,22 @@ def test_the_upload_page_asks_for_the_channel_beside_its_field(exports_world) ->
     assert page.status_code == 200
     assert "This export names no account" in page.context["form"].errors["account"][0]
     assert not StatementImport.objects.exists()
+
+
+def test_the_import_page_says_how_the_file_was_read_and_lists_skipped_rows_apart_from_errors(
+    exports_world,
+) -> None:
+    done = import_export(
+        exports_world,
+        "Table data.csv",
+        (DATA / "yt_studio_table_by_video.csv").read_bytes(),
+        account="UCx9f3",
+        period="2026-11",
+    )
+
+    page = web_as(exports_world.manager_a).get(f"/income/imports/{done.public_id}/").content.decode()
+
+    assert "Read as YouTube Studio" in page and "Estimated revenue (USD)" in page
+    skipped_table = page.split('id="rows-skipped"', 1)[1].split("</table>", 1)[0]
+    assert "Totals row" in skipped_table and "No revenue on this row." in skipped_table
+    assert 'id="row-errors"' not in page  # nothing refused: skipped rows are not errors
