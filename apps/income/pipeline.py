@@ -391,7 +391,10 @@ def _stage(statement_import: StatementImport) -> bool:
     if statement_import.is_all_or_nothing and errors:
         raise _AllOrNothingRefused(errors)
     ImportRowError.objects.bulk_create(errors.records(statement_import.pk))
-    if earlier is None and last_row < 2 and not errors:
+    # A file whose every row an adapter skipped as not income (a Buyin export with only unsettled
+    # orders) is done with nothing to record, its skipped rows listed: not an empty file.
+    skipped_rows = (statement_import.detection or {}).get("skipped_count", 0)
+    if earlier is None and last_row < 2 and not errors and not skipped_rows:
         raise ApplicationError(_("The file has a header but no rows."), code="statement_empty")
     data_rows = earlier.rows_total if earlier is not None else max(last_row - 1, 0)
     statement_import.format = chosen

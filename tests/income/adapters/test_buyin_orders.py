@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.income.adapters.conftest import errors, import_export, lines_of, skipped, warnings
+from tests.income.adapters.conftest import DATA, errors, import_export, lines_of, skipped, warnings
 
 pytestmark = pytest.mark.django_db
 CST = datetime.timezone(datetime.timedelta(hours=8))
@@ -49,3 +49,14 @@ def test_settled_commissions_per_creator_and_a_refund_by_order(exports_world) ->
     assert errors(done) == [
         (8, "订单状态", "Unknown order status '冻结中': expected 已结算, 已付款 or 已退款.")
     ]
+
+
+def test_an_export_whose_every_row_is_skipped_is_done_with_the_skipped_rows_listed(exports_world) -> None:
+    # Only unsettled orders: nothing to record yet, which is not an empty file.
+    data = (DATA / "buyin_orders_bom.csv").read_bytes().decode("utf-8-sig").splitlines()
+    unsettled = "\n".join([data[0], data[3], data[4]]) + "\n"
+
+    done = import_export(exports_world, "buyin_unsettled.csv", unsettled.encode("utf-8-sig"))
+
+    assert (done.status, done.imported_count, done.error_count) == ("done", 0, 0), done.message
+    assert set(skipped(done)) == {2, 3}
