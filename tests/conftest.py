@@ -137,6 +137,18 @@ def totp_now(secret: str) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
+def totp_for_browser(secret: str, *, margin: float = 8.0) -> str:
+    """The current code, taken with at least `margin` seconds left in its 30-second window: a
+    browser types it and the server checks it a moment later, and allauth accepts no code of
+    the window before (a code taken at 29.5 s failed as "Incorrect code" on a busy machine)."""
+    import time
+
+    left = 30 - time.time() % 30
+    if left < margin:
+        time.sleep(left + 0.2)
+    return totp_now(secret)
+
+
 def login_as(page: Any, user: User, *, password: str = PASSWORD, totp_secret: str | None = None) -> None:
     """Sign in through the real allauth pages, answering the TOTP step when the user has MFA."""
     page.goto("/accounts/login/")
@@ -145,7 +157,7 @@ def login_as(page: Any, user: User, *, password: str = PASSWORD, totp_secret: st
     page.click("button[type=submit]")
     if totp_secret:
         page.wait_for_selector("input[name=code]")
-        page.fill("input[name=code]", totp_now(totp_secret))
+        page.fill("input[name=code]", totp_for_browser(totp_secret))
         page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login" not in url and "/2fa/authenticate" not in url)
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from apps.contracts.services import contract_templates_install_builtin
 from tests.browser.journey_support import Journey, choose_language, launch_with_cjk_font, tab_to
-from tests.conftest import totp_now
+from tests.conftest import totp_for_browser
 from tests.evidence.conftest import follow_readme
 from tests.factories import PASSWORD, UserFactory, agency_with_owner
 from tests.invitations.conftest import mailed_link
@@ -112,7 +112,7 @@ def _sign_in(page: Any, email: str, password: str, secret: str | None = None) ->
     page.click("form button[type=submit]")
     if secret:
         page.wait_for_selector("input[name=code]")
-        page.fill("input[name=code]", totp_now(secret))
+        page.fill("input[name=code]", totp_for_browser(secret))
         page.click("form button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login" not in url and "/2fa/authenticate" not in url)
 

@@ -25,7 +25,7 @@ from apps.income.models import StatementImport
 from apps.ledger.models import Account, AccountBalance
 from apps.ledger.services import ledger_account_get_or_create
 from apps.statements.csv_export import COLUMNS
-from tests.conftest import totp_now
+from tests.conftest import totp_for_browser
 from tests.factories import PASSWORD, Role, UserFactory
 from tests.income.conftest import run_import, sign_contract
 from tests.payouts.conftest import give_payout_details
@@ -56,7 +56,7 @@ def _owed(world: Any, creator: Any) -> int:
 def _fresh_code(secret: str, used: set[str]) -> str:
     """The authenticator's current code, waiting for the next 30-second window when this one was
     used already (allauth refuses a code a second time, as it should)."""
-    while (code := totp_now(secret)) in used:
+    while (code := totp_for_browser(secret)) in used:
         time.sleep(1)
     used.add(code)
     return code
