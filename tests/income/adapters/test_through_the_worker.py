@@ -32,6 +32,25 @@ def worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
     stop_worker(process)
 
 
+@pytest.fixture(autouse=True)
+def _worker_idle_after_each_test(worker: Any) -> Iterator[None]:
+    """The worker outlives a test: let it finish what the test queued (the contract's offer mail,
+    a last step's follow-up) before the test's tables are flushed, or the flush's TRUNCATE and
+    the worker's transaction deadlock."""
+    yield
+    from config.celery_app import app
+
+    destination = [f"adapters{os.getpid()}@{os.uname().nodename}"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        inspector = app.control.inspect(destination=destination, timeout=1.0)
+        busy = [task for tasks in (inspector.active() or {}).values() for task in tasks]
+        busy += [task for tasks in (inspector.reserved() or {}).values() for task in tasks]
+        if not busy:
+            return
+        time.sleep(0.2)
+
+
 def _usd_contract(world: Any) -> None:
     from tests.contracts.conftest import active_contract
 
