@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell sha256sum $(LOCK) 2>/dev/null | cut -c1-12)
 
-.PHONY: help venv run test lint fmt typecheck bench migrate seed messages lock db-stop clean
+.PHONY: help venv run test lint fmt typecheck bench chaos migrate seed messages lock db-stop clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ bench: venv ## Run the benchmarks at a small size (bench/README.md has the full-
 	$(PY) bench/generate_statement.py --lines 100000 --creators 10000 --out bench/out/statement-100k.csv
 	$(PY) scripts/with_database.py --database fenrun_bench_income -- $(PY) bench/income_pipeline.py bench/out/statement-100k.csv --creators 10000
 	$(PY) scripts/with_database.py --database fenrun_bench_recognition -- $(PY) bench/recognition_1m.py bench/out/statement-100k.csv --creators 10000 --verify --explain 50 --floor
+
+chaos: venv ## Kill workers mid-import, stop Redis, a poison row: 0 lost, 0 doubled, the same ledger digest (CHAOS_ARGS="--kills 200"; docs/reliability.md)
+	$(PY) scripts/with_database.py --database fenrun_chaos -- $(PY) bench/chaos.py $(CHAOS_ARGS)
 
 migrate: venv ## Apply migrations to the configured database
 	$(PY) scripts/with_database.py -- $(PY) manage.py migrate

@@ -72,12 +72,14 @@ def rss_report() -> str:
     return f"RSS {current_rss_mb():.0f} MB now, peak {rss_mb():.0f} MB"
 
 
-def fresh_database() -> None:
+def fresh_database(marker: str = "bench") -> None:
+    """Drop, create and migrate the configured database; refused unless its name contains
+    `marker` (bench/chaos.py passes "chaos")."""
     from django.conf import settings
 
     name = settings.DATABASES["default"]["NAME"]
-    if "bench" not in name:
-        raise SystemExit(f"refusing to drop {name!r}: the bench database's name must contain 'bench'")
+    if marker not in name:
+        raise SystemExit(f"refusing to drop {name!r}: the database's name must contain {marker!r}")
     from django.db import connection
 
     # Django's own maintenance connection: the same server, socket and credentials as the app.
