@@ -64,6 +64,10 @@ migrate: venv ## Apply migrations to the configured database
 seed: venv ## Load the demo data (idempotent) and print the logins
 	$(PY) scripts/with_database.py -- $(PY) manage.py seed_demo
 
+.PHONY: load
+load: venv ## Creators and agency staff browse under gunicorn while a worker imports: p50/p95/p99 per page in .run/load/report.md (LOAD_ARGS="--reuse --million"; docs/reliability.md)
+	$(PY) scripts/with_database.py --database fenrun_load_bench -- $(PY) bench/load/run.py $(LOAD_ARGS)
+
 messages: venv ## Compile the translations in locale/
 	$(PY) manage.py compilemessages --ignore=.venv
 
