@@ -643,6 +643,13 @@ def main() -> int:
     owners = min(5, args.staff)
 
     database_url = os.environ.get("DATABASE_URL", "")
+    if args.ci:
+        # Its own database (and template): the bounded run must not replace the full seed.
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(database_url)
+        database_url = urlunsplit(parts._replace(path=f"{parts.path}_ci"))
+        os.environ["DATABASE_URL"] = database_url
     database = database_url.rsplit("/", 1)[-1].split("?", 1)[0]
     if "bench" not in database:
         raise SystemExit(f"DATABASE_URL must name a database whose name contains 'bench' (not {database!r})")
