@@ -24,4 +24,6 @@ RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build D
 RUN useradd --system --uid 10001 fenrun && mkdir -p /app/media && chown fenrun /app/media
 USER fenrun
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gthread, 2 processes of 8 threads on 2 cores: a thread waiting on PostgreSQL leaves the CPU to
+# another (README, Production stack; the figures behind it: docs/reliability.md, "make load").
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-"]

@@ -89,4 +89,23 @@ def database_config(*, allow_embedded: bool) -> dict[str, Any]:
     config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
+    pool = database_pool()
+    if pool:
+        # psycopg's pool (Django's OPTIONS["pool"]), per process: a thread takes a connection for
+        # its request and gives it back. Django refuses persistent connections beside a pool.
+        config["OPTIONS"]["pool"] = {"min_size": pool[0], "max_size": pool[1], "timeout": 10}
+        config["CONN_MAX_AGE"] = 0
     return config
+
+
+def database_pool() -> tuple[int, int] | None:
+    """DATABASE_POOL=min:max (connections per process, e.g. 2:8), or None when unset."""
+    raw = env.str("DATABASE_POOL", default="").strip()
+    if not raw:
+        return None
+    low, _, high = raw.partition(":")
+    high = high or low
+    numbers = low.isascii() and low.isdigit() and high.isascii() and high.isdigit()
+    if not numbers or int(high) == 0 or int(low) > int(high):
+        raise ConfigurationError(f"DATABASE_POOL must be min:max connections per process (2:8), not {raw!r}.")
+    return int(low), int(high)
