@@ -42,25 +42,20 @@ from collections.abc import Container, Iterator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from apps.income.importers.canonical import RawRow, cell_text
+from apps.income.importers.canonical import RawRow
 from apps.income.importers.doudian_funds import commission_key, commission_refund_key
 from apps.income.importers.exports import (
     Adapter,
     NumberedRows,
     ReadContext,
     Row,
-    TotalsCheck,
     amount_text,
-    find_columns,
-    header_and_rows,
-    header_keys,
-    is_fen_column,
     is_totals_row,
     is_zero,
     matched,
+    open_export,
     order_key,
     parse_date,
-    require_columns,
 )
 
 LABEL = gettext_noop("Buyin order and commission export")
@@ -98,16 +93,19 @@ def _status(text: str) -> str | None:
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    header, data = header_and_rows(rows, header_row, context, only_rows)
-    names = [cell_text(cell) for cell in header]
-    positions = find_columns(header_keys(header), COLUMNS)
-    require_columns(positions, {"order": "订单id", "status": "订单状态", "gross": "实际佣金支出"}, _(LABEL))
-    fen = is_fen_column(names[positions["gross"]])
-    used = {
-        positions[name] for name in ("order", "account", "status", "gross", "settled_at") if name in positions
-    }
-    totals = TotalsCheck(context.report, lambda: "CNY", is_whole_file=only_rows is None)
-    for number, cells in data:
+    table = open_export(
+        rows,
+        header_row,
+        context,
+        only_rows,
+        columns=COLUMNS,
+        required={"order": "订单id", "status": "订单状态", "gross": "实际佣金支出"},
+        label=_(LABEL),
+        used=("order", "account", "status", "gross", "settled_at"),
+        currency_of=lambda: "CNY",
+    )
+    names, positions, used, fen, totals = table.names, table.positions, table.used, table.fen, table.totals
+    for number, cells in table.data:
         row = Row(number, cells, positions)
         gross = amount_text(row.raw("gross"), fen=fen)
         if is_totals_row(cells):

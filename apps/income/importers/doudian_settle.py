@@ -42,26 +42,21 @@ from collections.abc import Container, Iterator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from apps.common.exceptions import ApplicationError
-from apps.income.importers.canonical import RawRow, cell_text
+from apps.income.importers.canonical import RawRow
 from apps.income.importers.exports import (
     Adapter,
     NumberedRows,
     ReadContext,
     Row,
-    TotalsCheck,
     amount_text,
-    find_columns,
-    header_and_rows,
-    header_keys,
-    is_fen_column,
     is_totals_row,
     matched,
     minor_or_none,
     negated,
+    open_export,
     order_key,
     parse_date,
-    require_columns,
+    require_shop_account,
 )
 
 LABEL = gettext_noop("Douyin Shop settlement bill")
@@ -97,26 +92,20 @@ def refund_key(sub_order: str, gross: str) -> str:
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    header, data = header_and_rows(rows, header_row, context, only_rows)
-    names = [cell_text(cell) for cell in header]
-    positions = find_columns(header_keys(header), COLUMNS)
-    require_columns(
-        positions, {"sub_order": "子订单号", "settled_at": "结算时间", "gross": "结算金额"}, _(LABEL)
+    table = open_export(
+        rows,
+        header_row,
+        context,
+        only_rows,
+        columns=COLUMNS,
+        required={"sub_order": "子订单号", "settled_at": "结算时间", "gross": "结算金额"},
+        label=_(LABEL),
+        used=("sub_order", "settled_at", "gross", "order", "type", "product"),
+        currency_of=lambda: "CNY",
     )
-    account = context.account_id
-    if not account:
-        raise ApplicationError(
-            _("A Douyin Shop bill names no shop: choose the shop's account when you upload it."),
-            code="statement_account_required",
-        )
-    fen = is_fen_column(names[positions["gross"]])
-    used = {
-        positions[name]
-        for name in ("sub_order", "settled_at", "gross", "order", "type", "product")
-        if name in positions
-    }
-    totals = TotalsCheck(context.report, lambda: "CNY", is_whole_file=only_rows is None)
-    for number, cells in data:
+    account = require_shop_account(context)
+    names, positions, used, fen, totals = table.names, table.positions, table.used, table.fen, table.totals
+    for number, cells in table.data:
         row = Row(number, cells, positions)
         gross = amount_text(row.raw("gross"), fen=fen)
         if is_totals_row(cells):

@@ -567,6 +567,59 @@ def require_columns(positions: dict[str, int], required: dict[str, str], label: 
         )
 
 
+@dataclass(slots=True)
+class ExportTable:
+    """An export opened for reading: the header's names, where each field is, the data rows,
+    which columns the adapter reads itself (the rest go to the line's metadata), whether the
+    gross column is in fen, and the totals check. Every adapter opens its file the same way."""
+
+    names: list[str]
+    positions: dict[str, int]
+    data: Iterator[tuple[int, list[Any]]]
+    used: set[int]
+    fen: bool
+    totals: TotalsCheck
+
+
+def open_export(
+    rows: NumberedRows,
+    header_row: int,
+    context: ReadContext,
+    only_rows: Container[int] | None,
+    *,
+    columns: Mapping[str, Sequence[str]],
+    required: dict[str, str],
+    label: str,
+    used: Sequence[str],
+    currency_of: Callable[[], str],
+    gross: str = "gross",
+) -> ExportTable:
+    """Find the header, refuse it without a required column ({field: the column's name}), and
+    set up the reading of the rows below it."""
+    header, data = header_and_rows(rows, header_row, context, only_rows)
+    names = [cell_text(cell) for cell in header]
+    positions = find_columns(header_keys(header), columns)
+    require_columns(positions, required, label)
+    return ExportTable(
+        names=names,
+        positions=positions,
+        data=data,
+        used={positions[name] for name in used if name in positions},
+        fen=is_fen_column(names[positions[gross]]),
+        totals=TotalsCheck(context.report, currency_of, is_whole_file=only_rows is None),
+    )
+
+
+def require_shop_account(context: ReadContext) -> str:
+    """A Douyin Shop bill names no shop in its rows: the account chosen at upload is the shop."""
+    if not context.account_id:
+        raise ApplicationError(
+            _("A Douyin Shop bill names no shop: choose the shop's account when you upload it."),
+            code="statement_account_required",
+        )
+    return context.account_id
+
+
 def matched(keys: list[str], names: Mapping[str, Sequence[str]], fields: Sequence[str]) -> list[str]:
     """The header keys of `fields` (all of which the header must have), for Adapter.match."""
     positions = find_columns(keys, names)

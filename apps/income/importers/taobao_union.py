@@ -37,25 +37,21 @@ from collections.abc import Container, Iterator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from apps.income.importers.canonical import RawRow, cell_text
+from apps.income.importers.canonical import RawRow
 from apps.income.importers.exports import (
     Adapter,
     NumberedRows,
     ReadContext,
     Row,
-    TotalsCheck,
     amount_text,
-    find_columns,
-    header_and_rows,
-    header_keys,
     is_totals_row,
     is_zero,
     matched,
     minor_or_none,
     negated,
+    open_export,
     order_key,
     parse_date,
-    require_columns,
 )
 
 LABEL = gettext_noop("Taobao Union order report")
@@ -82,19 +78,19 @@ def match(keys: list[str]) -> list[str] | None:
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    header, data = header_and_rows(rows, header_row, context, only_rows)
-    names = [cell_text(cell) for cell in header]
-    positions = find_columns(header_keys(header), COLUMNS)
-    require_columns(
-        positions, {"sub_order": "子订单编号", "status": "订单状态", "gross": "结算预估收入"}, _(LABEL)
+    table = open_export(
+        rows,
+        header_row,
+        context,
+        only_rows,
+        columns=COLUMNS,
+        required={"sub_order": "子订单编号", "status": "订单状态", "gross": "结算预估收入"},
+        label=_(LABEL),
+        used=("sub_order", "order", "status", "gross", "settled_at"),
+        currency_of=lambda: "CNY",
     )
-    used = {
-        positions[name]
-        for name in ("sub_order", "order", "status", "gross", "settled_at")
-        if name in positions
-    }
-    totals = TotalsCheck(context.report, lambda: "CNY", is_whole_file=only_rows is None)
-    for number, cells in data:
+    names, positions, used, totals = table.names, table.positions, table.used, table.totals
+    for number, cells in table.data:
         row = Row(number, cells, positions)
         gross = amount_text(row.raw("gross"))
         if is_totals_row(cells):

@@ -43,22 +43,18 @@ from collections.abc import Container, Iterator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from apps.income.importers.canonical import RawRow, cell_text
+from apps.income.importers.canonical import RawRow
 from apps.income.importers.exports import (
     Adapter,
     NumberedRows,
     ReadContext,
     Row,
-    TotalsCheck,
     amount_text,
-    find_columns,
-    header_and_rows,
-    header_keys,
     is_totals_row,
     is_zero,
     matched,
+    open_export,
     parse_date,
-    require_columns,
     to_minor_unit,
 )
 
@@ -84,17 +80,19 @@ def match(keys: list[str]) -> list[str] | None:
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    header, data = header_and_rows(rows, header_row, context, only_rows)
-    names = [cell_text(cell) for cell in header]
-    positions = find_columns(header_keys(header), COLUMNS)
-    require_columns(
-        positions,
-        {"channel": "channel_id", "date": "date", "gross": "estimated_partner_revenue"},
-        _(LABEL),
+    table = open_export(
+        rows,
+        header_row,
+        context,
+        only_rows,
+        columns=COLUMNS,
+        required={"channel": "channel_id", "date": "date", "gross": "estimated_partner_revenue"},
+        label=_(LABEL),
+        used=("channel", "date", "gross"),
+        currency_of=lambda: "USD",
     )
-    used = {positions[name] for name in ("channel", "date", "gross")}
-    totals = TotalsCheck(context.report, lambda: "USD", is_whole_file=only_rows is None)
-    for number, cells in data:
+    names, positions, used, totals = table.names, table.positions, table.used, table.totals
+    for number, cells in table.data:
         row = Row(number, cells, positions)
         written = amount_text(row.raw("gross"))
         gross = to_minor_unit(written, "USD")
