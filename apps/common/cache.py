@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache
@@ -30,71 +31,49 @@ def _degraded(operation: str, error: Exception) -> None:
         logger.warning("cache unavailable (%s): %r; limits allow until it is back", operation, error)
 
 
+def _guarded(operation: str, fallback: Any, call: Callable[[], Any]) -> Any:
+    """The Redis call's result, or `fallback` (with the warning) when Redis cannot answer."""
+    try:
+        return call()
+    except (RedisError, OSError) as error:
+        _degraded(operation, error)
+        return fallback
+
+
 class DegradingRedisCache(RedisCache):
+    """Each operation's fallback is what lets the caller go on: a miss, nothing stored, and for
+    `add` and `incr` the answer of a first use, so a limit or a used-code check allows."""
+
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        try:
-            return super().get(key, default, version)
-        except (RedisError, OSError) as error:
-            _degraded("get", error)
-            return default
+        return _guarded("get", default, lambda: super(DegradingRedisCache, self).get(key, default, version))
 
     def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
-        try:
-            return super().get_many(keys, version)
-        except (RedisError, OSError) as error:
-            _degraded("get_many", error)
-            return {}
+        return _guarded("get_many", {}, lambda: super(DegradingRedisCache, self).get_many(keys, version))
 
     def has_key(self, key: Any, version: int | None = None) -> bool:
-        try:
-            return super().has_key(key, version)
-        except (RedisError, OSError) as error:
-            _degraded("has_key", error)
-            return False
+        return _guarded("has_key", False, lambda: super(DegradingRedisCache, self).has_key(key, version))
 
     def set(self, key: Any, value: Any, timeout: Any = 300, version: int | None = None) -> None:  # type: ignore[override]
-        try:
-            super().set(key, value, timeout, version)
-        except (RedisError, OSError) as error:
-            _degraded("set", error)
+        _guarded("set", None, lambda: super(DegradingRedisCache, self).set(key, value, timeout, version))
 
     def set_many(self, data: dict[Any, Any], timeout: Any = 300, version: int | None = None) -> list[Any]:  # type: ignore[override]
-        try:
-            return super().set_many(data, timeout, version)
-        except (RedisError, OSError) as error:
-            _degraded("set_many", error)
-            return []
+        return _guarded(
+            "set_many", [], lambda: super(DegradingRedisCache, self).set_many(data, timeout, version)
+        )
 
     def add(self, key: Any, value: Any, timeout: Any = 300, version: int | None = None) -> bool:  # type: ignore[override]
-        try:
-            return super().add(key, value, timeout, version)
-        except (RedisError, OSError) as error:
-            _degraded("add", error)
-            return True  # as if added: a limit or a used-code check then allows
+        return _guarded(
+            "add", True, lambda: super(DegradingRedisCache, self).add(key, value, timeout, version)
+        )
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        try:
-            return super().incr(key, delta, version)
-        except (RedisError, OSError) as error:
-            _degraded("incr", error)
-            return delta
+        return _guarded("incr", delta, lambda: super(DegradingRedisCache, self).incr(key, delta, version))
 
     def touch(self, key: Any, timeout: Any = 300, version: int | None = None) -> bool:  # type: ignore[override]
-        try:
-            return super().touch(key, timeout, version)
-        except (RedisError, OSError) as error:
-            _degraded("touch", error)
-            return False
+        return _guarded("touch", False, lambda: super(DegradingRedisCache, self).touch(key, timeout, version))
 
     def delete(self, key: Any, version: int | None = None) -> bool:
-        try:
-            return super().delete(key, version)
-        except (RedisError, OSError) as error:
-            _degraded("delete", error)
-            return False
+        return _guarded("delete", False, lambda: super(DegradingRedisCache, self).delete(key, version))
 
     def delete_many(self, keys: Any, version: int | None = None) -> None:
-        try:
-            super().delete_many(keys, version)
-        except (RedisError, OSError) as error:
-            _degraded("delete_many", error)
+        _guarded("delete_many", None, lambda: super(DegradingRedisCache, self).delete_many(keys, version))
