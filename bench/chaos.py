@@ -12,7 +12,7 @@ redis-server of this script's own on a free port (`--save "" --appendonly no`: a
 back empty, as a Redis without persistence does), started and stopped here; real `celery worker`
 processes (prefork, concurrency 1, config.settings.test on this database) and a real `celery
 beat`, which sends the app's own CELERY_BEAT_SCHEDULE (the outbox relay every 2 s, the stalled
-step sweep every 5 s, …) to the workers as production's beat does. Logs go to the run folder.
+step sweep every 2 s, …) to the workers as production's beat does. Logs go to the run folder.
 
 One statement (bench/generate_statement.py: --lines over --creators, fixed seed) is imported
 once per run, each run on a NEW AGENCY of the same database (bench/income_pipeline.py's setup

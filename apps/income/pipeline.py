@@ -112,7 +112,7 @@ MAX_REPORTED_ERROR_ROWS = 1_000
 STEP_TASK = "income.statement_import_step"
 # No step committed for this long, nobody holding the import, its message sent as long ago:
 # the step is re-sent (statement_import_resume_stalled; beat looks every few seconds).
-STALLED_AFTER = timedelta(seconds=10)
+STALLED_AFTER = timedelta(seconds=6)
 
 
 class _RowErrors(list[tuple[int, str, str]]):

@@ -203,10 +203,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Income: re-enqueue imports whose worker died (idempotent steps); recognise lines matched by hand.
     # Every beat task below hands each row or agency to its own task (or isolates it in a loop), so
     # one that fails is logged and retried and stops no other (issue 11).
-    # Every 5 s: a killed worker's import goes on within ~15 s (pipeline.STALLED_AFTER + this).
-    "income-resume-stalled": {"task": "income.statement_import_resume_stalled", "schedule": 5.0},
+    # Every 2 s: a killed worker's import goes on within ~10 s (pipeline.STALLED_AFTER + this). Both
+    # frequent sweeps expire when a worker has not taken them within 10 s: behind a long step they
+    # would otherwise pile up by the hundred, and the next tick does the same work.
+    "income-resume-stalled": {
+        "task": "income.statement_import_resume_stalled",
+        "schedule": 2.0,
+        "options": {"expires": 10.0},
+    },
     # The transactional outbox: tasks whose publish failed after their commit (apps/common/outbox.py).
-    "common-outbox-relay": {"task": "common.outbox_relay", "schedule": 2.0},
+    "common-outbox-relay": {"task": "common.outbox_relay", "schedule": 2.0, "options": {"expires": 10.0}},
     "income-recognize-pending": {"task": "income.recognize_pending", "schedule": 300.0},
     # Contracts: expire offers, activate signed versions whose date came, end expired ones (hourly,
     # idempotent); remind unsigned offers and contracts nearing their end (once per day per key).
