@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from apps.common.exceptions import ApplicationError
@@ -177,3 +178,14 @@ def creator_payable_paid(
         account__currency=currency,
     ).aggregate(total=Sum("amount_minor"))["total"]
     return int(total or 0)
+
+
+def ledger_version(*, agency_id: int) -> int:
+    """The agency's ledger head (its last entry's seq; 0 before the first): it advances in the
+    transaction of every entry, posting and allocation of the agency, and the ledger is
+    append-only, so it versions anything computed from them (apps/common/rollups.py). For
+    callers that have scoped the agency already; one primary-key read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_seq FROM ledger_ledgerhead WHERE agency_id = %s", [agency_id])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
