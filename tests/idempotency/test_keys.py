@@ -291,6 +291,7 @@ def test_the_schema_documents_the_header_and_the_409_on_every_creating_post(worl
         "/api/v1/disputes/",
         "/api/v1/invitations/",
         "/api/v1/contracts/",
+        "/api/v1/periods/{agency}/{period}/close/",
     } <= keyed
     for path in keyed:
         responses = paths[path]["post"]["responses"]

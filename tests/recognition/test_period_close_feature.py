@@ -191,6 +191,22 @@ def test_closing_through_the_api_answers_201_and_a_second_close_409(october: Any
     assert preview["posted_top_ups"][0]["amount"] == "400.00"
 
 
+def test_a_close_retried_with_its_idempotency_key_answers_the_first_close(october: Any) -> None:
+    world = october
+    client = api_as(world.owner_a)
+    entries = JournalEntry.objects.count()
+
+    first = client.post(_close_url(world), HTTP_IDEMPOTENCY_KEY="close-2026-10")
+    retry = client.post(_close_url(world), HTTP_IDEMPOTENCY_KEY="close-2026-10")
+    fresh = client.post(_close_url(world), HTTP_IDEMPOTENCY_KEY="another-key")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert fresh.status_code == 409 and fresh.json()["code"] == "period_closed"
+    assert JournalEntry.objects.count() == entries + 1  # one top-up, however often it was sent
+
+
 def test_the_command_previews_closes_and_refuses_a_second_close(october: Any) -> None:
     world = october
     dry = StringIO()

@@ -19,6 +19,7 @@ from apps.agencies.selectors import agency_get_for_actor, agency_list_for_actor
 from apps.common.api import validated
 from apps.common.money import to_decimal_string
 from apps.common.pagination import Pagination, paginated
+from apps.idempotency.api import idempotent
 from apps.recognition.period_close import period_close
 from apps.recognition.selectors import period_close_preview, period_list, period_top_up_list
 
@@ -177,6 +178,9 @@ class PeriodPreviewApi(APIView):
 
 
 class PeriodCloseApi(APIView):
+    # Keyed like every creating POST: a script whose close timed out retries with its key and
+    # gets the close it made (201), not the 409 of a month closed "by someone".
+    @idempotent
     @extend_schema(request=None, responses={201: PeriodCloseOutput})
     def post(self, request: Request, agency: UUID, period: str) -> Response:
         found = agency_get_for_actor(actor=request.user, public_id=agency)
