@@ -327,6 +327,10 @@ def _likely_header(head: tuple[tuple[Any, ...], ...]) -> tuple[int, list[str]]:
     return index + 1, [cell_text(cell) for cell in head[index]]
 
 
+def _storable(text: str) -> str:
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
 def unknown_format(facts: FileFacts) -> ApplicationError:
     """The refusal of a file nothing knows: its code and header tell a client to offer mapping."""
     header_row, header = _likely_header(facts.head)
@@ -339,10 +343,13 @@ def unknown_format(facts: FileFacts) -> ApplicationError:
         code="statement_unknown_format",
         # Bounded (an import keeps these in its detection): 100 columns of the header, 50 of
         # each head row, 100 characters a cell.
+        # Without NUL characters: an import keeps this in a jsonb column, which refuses "\u0000"
+        # (a UTF-16 file without a BOM decodes as UTF-8 with a NUL in every other byte; it was a
+        # 500 at upload, found by `make attack`).
         extra={
-            "header": [name[:100] for name in header[:100]],
+            "header": [_storable(name)[:100] for name in header[:100]],
             "header_row": header_row,
-            "head": [[cell_text(cell)[:100] for cell in cells[:50]] for cells in facts.head],
+            "head": [[_storable(cell_text(cell))[:100] for cell in cells[:50]] for cells in facts.head],
         },
     )
 
