@@ -426,6 +426,19 @@ def _pending_lines(agency: Agency, line_ids: list[int]) -> list[_Line]:
     allocated = allocated_among(row[0] for row in rows)
     lines = [_Line(row) for row in rows if row[0] not in allocated]
     originals = originals_of({line.refund_of_id for line in lines if line.refund_of_id is not None})
+    # A refund whose original is matched but not recognised yet (another import's line whose own
+    # steps come later: two imports of one agency at once, issue 16) takes its original along,
+    # split before it (the batch goes in time order), instead of being refused as the refund
+    # of an unknown original. The original's import later finds it allocated and skips it.
+    unrecognised = {line_id for line_id, original in originals.items() if not original.allocated}
+    unrecognised -= {line.pk for line in lines}
+    if unrecognised:
+        lines += [_Line(row) for row in income_lines_matched_many(agency_id=agency.pk, line_ids=unrecognised)]
+        originals.update(
+            originals_of(
+                {line.refund_of_id for line in lines if line.refund_of_id is not None}.difference(originals)
+            )
+        )
     for line in lines:
         if line.refund_of_id is not None:
             line.refund_of = originals.get(line.refund_of_id)
