@@ -264,6 +264,9 @@ class IncomeLine(models.Model):
         ENGINE_ERROR = "engine_error", _("The split rules refused the line")
         # Stored before imports checked dates (income migration 0007 moved them here).
         DATE_OUT_OF_RANGE = "date_out_of_range", _("Date outside the accepted range")
+        # A refund whose original (metadata "refund_of") is not recorded yet: held, and matched
+        # by the chunk that records the original (apps/income/pipeline.py, _attach_waiting_refunds).
+        REFUND_WAITING = "refund_waiting", _("Refund waiting for its original")
 
     # Time-ordered (apps/common/ids; fenrun_uuid7() in SQL, migration 0006): a chunk's lines
     # go to the unique index's right edge.
@@ -387,6 +390,13 @@ class IncomeLine(models.Model):
                 fields=["refund_of"], condition=Q(refund_of__isnull=False), name="income_line_refund_of"
             ),
             models.Index(fields=["adjusts"], condition=Q(adjusts__isnull=False), name="income_line_adjusts"),
+            # Every chunk looks for the agency's refunds waiting for an original: a few lines,
+            # never the agency's other exceptions (an unrouted import can queue a million).
+            models.Index(
+                fields=["agency"],
+                condition=Q(exception_reason="refund_waiting"),
+                name="income_line_refund_waiting",
+            ),
             models.Index(
                 fields=["resolved_by"], condition=Q(resolved_by__isnull=False), name="income_line_resolved_by"
             ),

@@ -15,7 +15,10 @@ enqueuing the next after its commit):
 2. *Chunk i* (CHUNK_SIZE file rows): set-based SQL inserts the chunk's lines with
    INSERT … SELECT … ON CONFLICT (agency, platform, external_id) DO NOTHING, maps account ids
    to the agency's creators, turns re-issued rows with another amount into adjustment lines,
-   checks refunds against what is left of their originals, reconciles (brand deals through
+   checks refunds against what is left of their originals (a refund whose original is not
+   recorded yet waits for it, and the chunk that records an original decides the refunds that
+   waited: _attach_waiting_refunds; chunks of one agency take turns for this under an advisory
+   lock, whichever import they belong to: _lock_agency_chunks), reconciles (brand deals through
    apps.deals when installed) and adds the counts. The ImportChunk(import, i) marker commits
    with all of it: a chunk re-run after a crash finds the marker and does nothing, a crash
    before the commit leaves nothing behind. Chunks with no staged row are marked done without
@@ -35,7 +38,7 @@ row of that import that is not one of its ImportRowError rows made a line, an ad
 was a duplicate then, so its key is recorded now: income lines are never deleted (no service,
 admin or cascade removes one: every foreign key of a line is PROTECT) and their key never
 changes. Those rows are counted as duplicates without being parsed, and only the rows that
-failed then (row-level and chunk-level errors, e.g. a refund whose original had not arrived)
+failed then (row-level and chunk-level errors, e.g. a refund larger than what was left)
 are parsed, staged and processed again, normally; the import's message tells the user. This
 holds whichever earlier import is taken, so the latest is (its error rows are the fewest); an
 import of the same bytes by another agency, a FAILED one, or one read as another format is
@@ -705,10 +708,12 @@ def _add_counts(statement_import: StatementImport, index: int, outcome: ChunkOut
     statement_import.error_count += len({row for row, _column, _reason in outcome.errors})
 
 
-def _insert_sql(*, refunds: bool) -> str:
-    """INSERT … SELECT of a chunk's staged rows: ordinary rows, or the accepted refunds.
+def _insert_sql(*, refunds: bool, waiting: bool = False) -> str:
+    """INSERT … SELECT of a chunk's staged rows: ordinary rows, the accepted refunds, or the
+    refunds whose original is not recorded yet (`waiting`: held as exceptions refund_waiting,
+    the original's key in metadata "refund_of", see _attach_waiting_refunds).
 
-    Two statements rather than one with a flag: joined to the refunded original, the ordinary
+    Statements apart rather than one with a flag: joined to the refunded original, the ordinary
     rows' statement let PostgreSQL fold `refund_of = ''` into the join and probe the unique
     index by (agency, external_id = '') for every row, i.e. walk all of the agency's lines
     (0.7 ms a row and growing: 3.5 → 11 s per 5,000-row chunk at 100k lines).
@@ -717,10 +722,23 @@ def _insert_sql(*, refunds: bool) -> str:
         """LEFT JOIN income_incomeline original
         ON original.agency_id = %(agency)s AND original.platform = s.platform
        AND original.external_id = s.refund_of"""
-        if refunds
+        if refunds and not waiting
         else ""
     )
     rows = "s.refund_of <> '' AND s.row_number = ANY(%(accepted)s)" if refunds else "s.refund_of = ''"
+    refund_of = "original.id" if refunds and not waiting else "NULL::bigint"
+    metadata = "s.metadata || jsonb_build_object('refund_of', s.refund_of)" if waiting else "s.metadata"
+    # Lines of a known creator that are not brand deals need no reconciliation: matched at
+    # once, which saves an UPDATE of every row (a third of a chunk's time). A waiting refund is
+    # held whoever its creator is (its outcome depends on its original first).
+    status = (
+        "'exception', 'refund_waiting', replace(%(waiting_detail)s, '{refund_of}', s.refund_of)"
+        if waiting
+        else f"""CASE WHEN account.id IS NULL THEN 'exception' WHEN s.source <> 'brand_deal' THEN 'matched'
+             ELSE 'imported' END,
+        CASE WHEN account.id IS NULL THEN 'unknown_account' ELSE '' END,
+        CASE WHEN account.id IS NULL THEN {routing.UNROUTED_DETAIL_SQL} ELSE '' END"""
+    )
     return f"""
     INSERT INTO income_incomeline (
         public_id, agency_id, creator_id, platform_account_id, platform, account_id, external_id,
@@ -730,14 +748,9 @@ def _insert_sql(*, refunds: bool) -> str:
     )
     SELECT fenrun_uuid7(), %(agency)s, account.creator_id, account.id, s.platform, s.account_id,
         s.external_id, s.source, s.gross_minor, s.currency, s.occurred_at, s.order_ref,
-        {"original.id" if refunds else "NULL::bigint"}, NULL,
-        s.description, s.metadata, s.statement_import_id, s.row_number,
-        -- Lines of a known creator that are not brand deals need no reconciliation: matched at
-        -- once, which saves an UPDATE of every row (a third of a chunk's time).
-        CASE WHEN account.id IS NULL THEN 'exception' WHEN s.source <> 'brand_deal' THEN 'matched'
-             ELSE 'imported' END,
-        CASE WHEN account.id IS NULL THEN 'unknown_account' ELSE '' END,
-        CASE WHEN account.id IS NULL THEN {routing.UNROUTED_DETAIL_SQL} ELSE '' END,
+        {refund_of}, NULL,
+        s.description, {metadata}, s.statement_import_id, s.row_number,
+        {status},
         '', now(), now()
     FROM income_stagedline s
     -- A confirmed account of a creator this agency represents on the row's day, else NULL (the
@@ -754,6 +767,27 @@ def _insert_sql(*, refunds: bool) -> str:
 
 _ORDINARY_INSERT_SQL = _insert_sql(refunds=False)
 _REFUND_INSERT_SQL = _insert_sql(refunds=True)
+_WAITING_REFUND_INSERT_SQL = _insert_sql(refunds=True, waiting=True)
+
+# pg_advisory_xact_lock(namespace, agency id): one chunk of an agency at a time, whichever
+# import it belongs to (income_recognition_lock is 0x1C0E). See _lock_agency_chunks.
+_CHUNK_LOCK_NAMESPACE = 0x1C0F
+
+
+def _lock_agency_chunks(cursor: Any, agency_id: int) -> None:
+    """Hold the agency's chunk lock until the step's transaction ends (re-entrant).
+
+    Concurrent imports of one agency (overlapping files, two workers) decide a refund against
+    lines the other import may be inserting: without the lock, a chunk's snapshot missed the
+    other import's uncommitted original ("no earlier line", then the other import recorded it)
+    and its uncommitted refunds (two chunks each accepting a refund that only one fits). Every
+    chunk takes this lock before its first read, so under READ COMMITTED each of its statements
+    sees every chunk of the agency that came before, committed; the chunk that inserts an
+    original also attaches the refunds that waited for it, so no interleaving can strand one.
+    Chunks of one agency queue (5,000 rows each); other agencies never wait. Taken
+    after the import's row lock and before any line is written, and nothing that holds a line
+    lock waits for it, so it adds no deadlock."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHUNK_LOCK_NAMESPACE, agency_id])
 
 
 def _process_chunk(statement_import: StatementImport, index: int) -> ChunkOutcome:
@@ -763,6 +797,7 @@ def _process_chunk(statement_import: StatementImport, index: int) -> ChunkOutcom
     params = {"agency": agency_id, "import": statement_import.pk, "low": low, "high": high}
     outcome = ChunkOutcome()
     with connection.cursor() as cursor:
+        _lock_agency_chunks(cursor, agency_id)
         if index == 1 and not statement_import.is_all_or_nothing:
             # After the import's first chunk committed: on statistics from before the agency had
             # lines, PostgreSQL took the agency's lines for one row and probed each staged row's
@@ -773,10 +808,27 @@ def _process_chunk(statement_import: StatementImport, index: int) -> ChunkOutcom
         # Ordinary lines first, so that refunds later in the same chunk find their originals.
         cursor.execute(_ORDINARY_INSERT_SQL, params)
         inserted = cursor.fetchall()
-        accepted, outcome.errors = _accepted_refunds(cursor, params)
+        accepted, waiting, outcome.errors = _accepted_refunds(cursor, params)
         if accepted:
             cursor.execute(_REFUND_INSERT_SQL, {**params, "accepted": accepted})
             inserted += cursor.fetchall()
+        if waiting:
+            cursor.execute(
+                _WAITING_REFUND_INSERT_SQL,
+                {
+                    **params,
+                    "accepted": waiting,
+                    "waiting_detail": _(
+                        "Refunds %(id)s, which is not recorded yet: it is matched when that line"
+                        " arrives in an import, or refused then if it does not fit."
+                    )
+                    % {"id": "{refund_of}"},
+                },
+            )
+            inserted += cursor.fetchall()
+        # After this chunk's originals: the refunds that waited for one of them (this import's
+        # or another's) are decided now, under the same lock.
+        attached = _attach_waiting_refunds(cursor, agency_id)
         outcome.inserted = len(inserted)
         # Only lines still "imported" (brand deals of a known creator) need reconciling: the
         # others were inserted matched or in the queue, and passing them all cost an UPDATE
@@ -786,12 +838,19 @@ def _process_chunk(statement_import: StatementImport, index: int) -> ChunkOutcom
         outcome.duplicates, outcome.adjustments = _duplicates_and_reissues(cursor, params)
     outcome.exceptions += outcome.adjustments
     outcome.exceptions += reconcile_lines(agency_id=agency_id, line_ids=outcome.line_ids)
+    # A waiting refund's counts stay its own import's (held, an exception then); a brand deal's
+    # refund goes through its reconciliation now, like a freshly imported one.
+    reconcile_lines(agency_id=agency_id, line_ids=attached)
     return outcome
 
 
-def _accepted_refunds(cursor: Any, params: dict[str, Any]) -> tuple[list[int], list[tuple[int, str, str]]]:
-    """Row numbers of the chunk's new refunds that fit in what is left of their originals, and
-    an error for each that does not (in row order, so two refunds share what is left)."""
+def _accepted_refunds(
+    cursor: Any, params: dict[str, Any]
+) -> tuple[list[int], list[int], list[tuple[int, str, str]]]:
+    """Row numbers of the chunk's new refunds that fit in what is left of their originals, of
+    those whose original is not recorded (yet), and an error for each that does not fit (in row
+    order, so two refunds share what is left). Under the agency's chunk lock, "what is left"
+    counts every refund any import of the agency has recorded (_lock_agency_chunks)."""
     cursor.execute(
         """
         SELECT s.row_number, s.gross_minor, s.currency, s.refund_of, original.id,
@@ -821,40 +880,143 @@ def _accepted_refunds(cursor: Any, params: dict[str, Any]) -> tuple[list[int], l
         params,
     )
     accepted: list[int] = []
+    waiting: list[int] = []
     errors: list[tuple[int, str, str]] = []
     taken: dict[int, int] = defaultdict(int)
     for row, gross, currency, refund_of, original_id, original_gross, original_currency, refunded in cursor:
-        refunded = int(refunded)  # sum() of bigint comes back as numeric
         if original_id is None:
-            errors.append(
-                (
-                    row,
-                    "refund_of",
-                    _("No earlier line %(id)r on this platform to refund.") % {"id": refund_of},
-                )
-            )
+            # Not "no earlier line": statements arrive in any order (a refund's file before its
+            # original's, two overlapping files at once), so the refund is held until the
+            # original arrives, and decided then (_attach_waiting_refunds).
+            waiting.append(row)
             continue
-        if currency != original_currency:
-            errors.append((row, "currency", _("A refund is in the currency of its original.")))
-            continue
-        left = original_gross + refunded + taken[original_id]
-        if -gross > left:
-            errors.append(
-                (
-                    row,
-                    "gross",
-                    _("The refund is larger than what is left of %(id)s (%(left)s %(currency)s).")
-                    % {
-                        "id": refund_of,
-                        "left": to_decimal_string(max(left, 0), currency),
-                        "currency": currency,
-                    },
-                )
-            )
+        refusal = _refund_refusal(
+            gross=gross,
+            currency=currency,
+            refund_of=refund_of,
+            original_gross=original_gross,
+            original_currency=original_currency,
+            refunded=int(refunded) + taken[original_id],  # sum() of bigint comes back as numeric
+        )
+        if refusal is not None:
+            errors.append((row, *refusal))
             continue
         taken[original_id] += gross
         accepted.append(row)
-    return accepted, errors
+    return accepted, waiting, errors
+
+
+def _refund_refusal(
+    *, gross: int, currency: str, refund_of: str, original_gross: int, original_currency: str, refunded: int
+) -> tuple[str, str] | None:
+    """(column, reason) when a refund of `gross` does not fit its original (`refunded`: the
+    refunds recorded of it so far, negative), else None."""
+    if currency != original_currency:
+        return "currency", _("A refund is in the currency of its original.")
+    left = original_gross + refunded
+    if -gross > left:
+        return "gross", _("The refund is larger than what is left of %(id)s (%(left)s %(currency)s).") % {
+            "id": refund_of,
+            "left": to_decimal_string(max(left, 0), currency),
+            "currency": currency,
+        }
+    return None
+
+
+# The agency's waiting refunds whose original is recorded now, oldest first: a few lines, read
+# through the partial index income_line_refund_waiting, each original by one probe of its key.
+_WAITING_REFUNDS_SQL = """
+    SELECT w.id, w.gross_minor, w.currency, w.metadata->>'refund_of', original.id,
+           original.gross_minor, original.currency,
+           (SELECT COALESCE(sum(r.gross_minor), 0)
+              FROM income_incomeline r WHERE r.refund_of_id = original.id AND r.status <> 'dismissed')
+    FROM income_incomeline w
+    JOIN LATERAL (
+        SELECT o.id, o.gross_minor, o.currency
+        FROM income_incomeline o
+        WHERE o.agency_id = %(agency)s AND o.platform = w.platform AND o.external_id = w.metadata->>'refund_of'
+        LIMIT 1
+    ) original ON true
+    WHERE w.agency_id = %(agency)s AND w.exception_reason = 'refund_waiting' AND w.status = 'exception'
+    ORDER BY w.occurred_at, w.id
+"""
+
+# A waiting refund that fits: what a refund row of its import would have become then.
+_ATTACH_SQL = f"""
+    UPDATE income_incomeline s
+    SET refund_of_id = attach.original,
+        status = CASE WHEN s.creator_id IS NULL THEN 'exception' WHEN s.source <> 'brand_deal' THEN 'matched'
+                      ELSE 'imported' END,
+        exception_reason = CASE WHEN s.creator_id IS NULL THEN 'unknown_account' ELSE '' END,
+        exception_detail = CASE WHEN s.creator_id IS NULL THEN {routing.UNROUTED_DETAIL_SQL} ELSE '' END,
+        updated_at = now()
+    FROM unnest(%(ids)s::bigint[], %(originals)s::bigint[]) AS attach(id, original)
+    WHERE s.id = attach.id AND s.status = 'exception' AND s.exception_reason = 'refund_waiting'
+    RETURNING s.id, s.status
+"""  # noqa: S608 (a constant fragment, never input, is interpolated)
+
+# One that does not: refused, with the reason, on the line its import recorded.
+_REFUSE_WAITING_SQL = """
+    UPDATE income_incomeline s
+    SET status = 'dismissed', exception_reason = '', exception_detail = '',
+        dismiss_reason = refused.reason, updated_at = now()
+    FROM unnest(%(ids)s::bigint[], %(reasons)s::text[]) AS refused(id, reason)
+    WHERE s.id = refused.id AND s.status = 'exception' AND s.exception_reason = 'refund_waiting'
+"""
+
+
+def _attach_waiting_refunds(cursor: Any, agency_id: int) -> list[int]:
+    """Decide the agency's waiting refunds whose original is recorded now (by this chunk or an
+    earlier one); returns the ids of those that became imported brand-deal refunds, which need
+    reconciling.
+
+    Under the chunk lock, after this chunk's own refunds, oldest first: each takes what is left
+    of its original as a refund row would (the same check, _refund_refusal). One that fits gets
+    its original and the status its row would have had (matched; the recognition queue's
+    trigger queues it, and recognition takes its original along if that is not recognised
+    yet); one that does not is refused: dismissed, the reason (what was left) on the line, which
+    its import's page lists among the lines it recorded. Never silently: a refund is matched,
+    refused with a reason, or still waiting with one."""
+    cursor.execute(_WAITING_REFUNDS_SQL, {"agency": agency_id})
+    attach_ids: list[int] = []
+    attach_originals: list[int] = []
+    refused_ids: list[int] = []
+    reasons: list[str] = []
+    taken: dict[int, int] = defaultdict(int)
+    for (
+        line_id,
+        gross,
+        currency,
+        refund_of,
+        original_id,
+        original_gross,
+        original_currency,
+        refunded,
+    ) in cursor.fetchall():
+        refusal = _refund_refusal(
+            gross=gross,
+            currency=currency,
+            refund_of=refund_of,
+            original_gross=original_gross,
+            original_currency=original_currency,
+            refunded=int(refunded) + taken[original_id],
+        )
+        if refusal is None:
+            taken[original_id] += gross
+            attach_ids.append(line_id)
+            attach_originals.append(original_id)
+        else:
+            refused_ids.append(line_id)
+            reasons.append(
+                _("Refused when %(id)s arrived: %(reason)s") % {"id": refund_of, "reason": refusal[1]}
+            )
+    imported: list[int] = []
+    if attach_ids:
+        cursor.execute(_ATTACH_SQL, {"ids": attach_ids, "originals": attach_originals})
+        imported = [line_id for line_id, status in cursor.fetchall() if status == LineStatus.IMPORTED]
+    if refused_ids:
+        cursor.execute(_REFUSE_WAITING_SQL, {"ids": refused_ids, "reasons": reasons})
+    return imported
 
 
 def _duplicates_and_reissues(cursor: Any, params: dict[str, Any]) -> tuple[int, int]:

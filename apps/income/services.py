@@ -88,6 +88,13 @@ def income_line_resolve(
         raise ApplicationError(
             "Either assign the line to a creator or dismiss it with a reason.", code="invalid_resolution"
         )
+    if creator is not None and line.exception_reason == Reason.REFUND_WAITING:
+        # Assigned, it would be split as income of its own, not as the refund of its original
+        # (which reverses the original's split); it is matched when the original arrives.
+        raise ApplicationError(
+            _("This refund waits for the line it refunds; it can be dismissed, not assigned."),
+            code="refund_waiting",
+        )
     if creator is not None:
         represented = Representation.objects.filter(agency=line.agency, creator=creator).exists()
         if not represented:
