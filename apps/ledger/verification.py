@@ -50,7 +50,8 @@ def register_expected_ledgers(source: ExpectedLedgers) -> None:
 
 
 # A check of what an agency's entries cover, run after the chain: (what it counted, problems).
-AgencyCheck = Callable[[Agency], tuple[dict[str, int], list[str]]]
+# Called as check(agency, processes=N): how many processes it may use (a hint; 1 in a request).
+AgencyCheck = Callable[..., tuple[dict[str, int], list[str]]]
 _agency_checks: dict[str, AgencyCheck] = {}
 
 
@@ -141,11 +142,14 @@ def _name(entry: dict[str, Any]) -> str:
     return f"entry #{entry['seq']} ({entry['public_id']}, key {entry['idempotency_key']!r})"
 
 
-def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None) -> AgencyReport:
+def ledger_verify_agency(
+    agency: Agency, *, must_exist: list[str] | None = None, processes: int = 1
+) -> AgencyReport:
     """Check one agency's ledger; every mismatch is a problem naming the entry or account.
 
     `must_exist` gives the reasons this agency must have a ledger (`expected_ledgers()`); when
-    None they are asked of the registered sources.
+    None they are asked of the registered sources. `processes`: how many processes the
+    registered checks may use (verify_ledger passes the machine's cores).
     """
     report = AgencyReport(agency=f"{agency.name} ({agency.public_id})")
     if must_exist is None:
@@ -276,7 +280,7 @@ def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None)
                 f"account {key[0]} in {key[1]}: stored month {stored_months.get(key)} != postings {[debit, credit, debit - credit]}"
             )
     for check in _agency_checks.values():
-        counted, problems = check(agency)
+        counted, problems = check(agency, processes=processes)
         for what, number in counted.items():
             report.checked[what] = report.checked.get(what, 0) + number
         for text in problems:
@@ -310,13 +314,13 @@ def _agencies_with_ledger_rows() -> set[int]:
     return found
 
 
-def ledger_verify(*, agency: Agency | None = None) -> list[AgencyReport]:
+def ledger_verify(*, agency: Agency | None = None, processes: int = 1) -> list[AgencyReport]:
     """Verify one agency's ledger, or every agency that has one or must have one."""
     expected = expected_ledgers()
     if agency is not None:
-        return [ledger_verify_agency(agency, must_exist=expected.get(agency.pk, []))]
+        return [ledger_verify_agency(agency, must_exist=expected.get(agency.pk, []), processes=processes)]
     ids = _agencies_with_ledger_rows() | set(expected)
     return [
-        ledger_verify_agency(item, must_exist=expected.get(item.pk, []))
+        ledger_verify_agency(item, must_exist=expected.get(item.pk, []), processes=processes)
         for item in Agency.objects.filter(pk__in=ids).order_by("pk")
     ]

@@ -169,3 +169,45 @@ def test_an_allocation_that_names_another_creator_is_reported(recognised: Any, e
     problems = _problems(recognised)
 
     assert _has(problems, f"entry #{entry.seq}:", "another creator"), problems
+
+
+@pytest.mark.django_db(transaction=True)
+def test_versions_checked_in_parallel_processes_find_what_one_process_finds(
+    recognised: Any, monkeypatch: Any
+) -> None:
+    from apps.recognition import verification
+
+    # Every version in a process of its own (the fixture's agency has a handful of lines).
+    monkeypatch.setattr(verification, "LINES_PER_PROCESS", 1)
+    forked: list[int] = []
+    in_processes = verification._in_processes
+
+    def counting(agency_id: int, counts: Any, parts: list[list[int]]) -> Any:
+        forked.append(len(parts))
+        return in_processes(agency_id, counts, parts)
+
+    monkeypatch.setattr(verification, "_in_processes", counting)
+    assert len(verification._parts({1: 5, 2: 3, 3: 1}, processes=2)) == 2
+    honest = ledger_verify_agency(recognised.agency_a, processes=4)
+    assert honest.problems == []
+    assert honest.checked == {"line allocations recomputed": 9, "entry roots recomputed": 5}
+
+    line = _line("B-1")  # creator A2's version; A-1 below is creator A's
+    amounts = list(line.allocation.amounts_minor)
+    amounts[0] += 1
+    amounts[1] -= 1
+    _tamper(
+        "UPDATE recognition_lineallocation SET amounts_minor = %s::bigint[] WHERE line_id = %s",
+        [amounts, line.pk],
+        ALLOCATION,
+    )
+    _tamper("DELETE FROM recognition_lineallocation WHERE line_id = %s", [_line("A-1").pk], ALLOCATION)
+
+    serial = ledger_verify_agency(recognised.agency_a, processes=1)
+    parallel = ledger_verify_agency(recognised.agency_a, processes=4)
+
+    assert forked == [2, 2]  # the honest run and this one, each over its two versions
+    assert parallel.problems == serial.problems
+    assert _has(parallel.problems, f"line {line.public_id}:", "differs from the engine's recomputation")
+    assert _has(parallel.problems, "are missing (a line's allocation was removed)")
+    assert parallel.checked == serial.checked
