@@ -34,14 +34,13 @@ def home_for_actor(*, actor: Any) -> Home:
     scope = scope_for(actor)
     creators = list(creator_list_for_actor(actor=actor))
     own = next((c for c in creators if c.pk == scope.creator_id), None)
-    creator_agencies = (
-        list(
-            Agency.objects.filter(
-                representations__creator=own, representations__ended_on__isnull=True
-            ).distinct()
-        )
-        if own
-        else []
+    # The agencies representing the creator now, from the representations read with the
+    # creator (and their agency): no query of their own.
+    creator_agencies = sorted(
+        {
+            r.agency_id: r.agency for r in (own.representations.all() if own else []) if r.ended_on is None
+        }.values(),
+        key=lambda agency: (agency.name, agency.pk),
     )
     desks = []
     for agency in agency_list_for_actor(actor=actor).prefetch_related("memberships__user"):

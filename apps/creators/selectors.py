@@ -7,7 +7,8 @@ from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from apps.common.tenancy import get_scoped_or_404, scope_for, scoped
+from apps.agencies.models import Representation
+from apps.common.tenancy import creator_rows_filter, get_scoped_or_404, scope_for, scoped
 from apps.creators.models import Creator, PlatformAccount
 
 
@@ -24,7 +25,6 @@ def _accounts_visible_to(actor: Any) -> Q:
 def creator_list_for_actor(*, actor: Any) -> QuerySet[Creator]:
     """The actor's own creator profile and the creators their agencies represent or represented,
     with the accounts the actor may see (rejected requests left out)."""
-    visible = scoped(Creator.objects.all(), actor, creator_field="pk").values("pk")
     accounts = (
         PlatformAccount.objects.filter(_accounts_visible_to(actor))
         .exclude(status=PlatformAccount.Status.REJECTED)
@@ -32,8 +32,12 @@ def creator_list_for_actor(*, actor: Any) -> QuerySet[Creator]:
         .order_by("platform", "account_id")
     )
     return (
-        Creator.objects.filter(pk__in=visible)
-        .prefetch_related(Prefetch("platform_accounts", queryset=accounts), "representations")
+        Creator.objects.filter(creator_rows_filter(actor))
+        .prefetch_related(
+            Prefetch("platform_accounts", queryset=accounts),
+            # With their agency: the home lists the agencies representing the creator from these.
+            Prefetch("representations", queryset=Representation.objects.select_related("agency")),
+        )
         .order_by("display_name", "pk")  # pk: names repeat; pages must not skip or repeat a creator
     )
 
