@@ -189,3 +189,17 @@ def ledger_version(*, agency_id: int) -> int:
         cursor.execute("SELECT last_seq FROM ledger_ledgerhead WHERE agency_id = %s", [agency_id])
         row = cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+def creator_ledger_version(*, creator_id: int) -> int:
+    """How many entries name the creator, at every agency: a new one commits with each of their
+    recognised lines (recognition posts one entry per creator and contract version, naming the
+    creator, in the transaction of the allocations), and entries are never deleted, so the count
+    versions anything computed from the creator's allocations (apps/common/rollups.py). A count,
+    not the last id: two agencies' entries for one creator may commit out of id order. Read
+    through the (creator, effective_date) index, index only. For callers that have scoped the
+    creator already."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_journalentry WHERE creator_id = %s", [creator_id])
+        row = cursor.fetchone()
+    return int(row[0])

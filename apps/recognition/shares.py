@@ -25,8 +25,10 @@ from typing import Any
 from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, TruncMonth
 
+from apps.common.rollups import rollup_cached, rollup_key
 from apps.common.tenancy import scope_for
 from apps.income.models import IncomeLine
+from apps.ledger.selectors import creator_ledger_version
 from apps.recognition.models import LineAllocation, RuleSetSnapshot
 from apps.splits.engine import parse_rule_set
 
@@ -188,6 +190,14 @@ def creator_month_shares_for_actor(
     creator_id = scope_for(actor).creator_id
     if creator_id is None:
         return []
+    # Kept under the number of the creator's ledger entries (a new one commits with every
+    # allocation of theirs): the home's two queries become one count while nothing was posted.
+    version = creator_ledger_version(creator_id=creator_id)
+    key = rollup_key("creator-months", creator_id, first.isoformat(), last.isoformat(), version)
+    return rollup_cached(key, lambda: _creator_month_shares(creator_id, first, last))
+
+
+def _creator_month_shares(creator_id: int, first: datetime.date, last: datetime.date) -> list[MonthShare]:
     allocations = LineAllocation.objects.filter(
         creator_id=creator_id, effective_date__gte=first, effective_date__lte=last
     )
