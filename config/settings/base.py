@@ -188,6 +188,12 @@ else:
     }
     CELERY_RESULT_BACKEND = f"file://{RUN_DIR / 'broker' / 'results'}"
 
+# Template fragments that are the same for every page of a language and role (the navigation's
+# links, templates/base.html): rendered once per process and kept in its memory. Not Redis: a
+# read there costs about what rendering them does, and the fragments never change while the
+# process runs (URLs and translations are loaded at start).
+CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"}
+
 # --- Celery: tasks are idempotent on business keys, so late acks are safe and lose nothing.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
