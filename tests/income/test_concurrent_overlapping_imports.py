@@ -264,11 +264,21 @@ def _run_all(imports: list[StatementImport], *, threads: int) -> list[BaseExcept
 
 @pytest.mark.parametrize("original_first", [True, False], ids=["original-recorded", "original-in-flight"])
 def test_fifty_concurrent_partial_refunds_never_refund_more_than_their_original(
-    world: Any, original_first: bool
+    world: Any, monkeypatch: Any, original_first: bool
 ) -> None:
     """50 imports at once, each with one partial refund of 3.00 of a 100.00 line: 33 fit (99.00),
     17 are refused with the reason; nothing is refunded twice, nothing silently lost."""
     sign_contract(world, world.creator_a, ["douyin"])
+    accepted_refunds = pipeline._accepted_refunds
+
+    def accepted_refunds_slowly(cursor: Any, params: dict[str, Any]) -> Any:
+        # A chunk that has decided its refunds takes 20 ms more to commit: without the agency's
+        # chunk lock, the chunks beside it decide theirs on the same "what is left" meanwhile.
+        outcome = accepted_refunds(cursor, params)
+        time.sleep(0.02)
+        return outcome
+
+    monkeypatch.setattr(pipeline, "_accepted_refunds", accepted_refunds_slowly)
     original_rows = [_row("O-1", 1, "100.00")]
     if original_first:
         statement_import_run(statement_import=_create(world, "original.csv", original_rows))
@@ -277,6 +287,10 @@ def test_fifty_concurrent_partial_refunds_never_refund_more_than_their_original(
         # The original arrives in one of the concurrent imports, in the middle.
         files.insert(25, _create(world, "original.csv", original_rows))
 
+    # Staged first, one after the other (staging ends with an ANALYZE that makes the next
+    # import's staging wait): then the 50 chunks, the steps that race, start together.
+    for statement_import in files:
+        assert statement_import_step(import_id=statement_import.pk, enqueue=False)
     assert _run_all(files, threads=8) == []
     recognize_pending(agency=world.agency_a)
 
