@@ -46,6 +46,7 @@ from apps.income.importers.canonical import RawRow
 from apps.income.importers.doudian_funds import commission_key, commission_refund_key
 from apps.income.importers.exports import (
     Adapter,
+    ExportSpec,
     NumberedRows,
     ReadContext,
     Row,
@@ -90,20 +91,19 @@ def _status(text: str) -> str | None:
     return None
 
 
+SPEC = ExportSpec(
+    columns=COLUMNS,
+    required={"order": "订单id", "status": "订单状态", "gross": "实际佣金支出"},
+    used=("order", "account", "status", "gross", "settled_at"),
+    label=LABEL,
+    currency="CNY",
+)
+
+
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    table = open_export(
-        rows,
-        header_row,
-        context,
-        only_rows,
-        columns=COLUMNS,
-        required={"order": "订单id", "status": "订单状态", "gross": "实际佣金支出"},
-        label=_(LABEL),
-        used=("order", "account", "status", "gross", "settled_at"),
-        currency_of=lambda: "CNY",
-    )
+    table = open_export(rows, header_row, context, only_rows, SPEC)
     names, positions, used, fen, totals = table.names, table.positions, table.used, table.fen, table.totals
     for number, cells in table.data:
         row = Row(number, cells, positions)

@@ -51,6 +51,7 @@ from apps.income.importers.canonical import RawRow
 from apps.income.importers.doudian_settle import refund_key, settlement_key
 from apps.income.importers.exports import (
     Adapter,
+    ExportSpec,
     NumberedRows,
     ReadContext,
     Row,
@@ -103,20 +104,19 @@ def _kind(scene: str, sign: int, sub_order: str, order: str) -> str:
     return "movement"
 
 
+SPEC = ExportSpec(
+    columns=COLUMNS,
+    required={"time": "动账时间", "serial": "动账流水号", "gross": "动账金额"},
+    used=("time", "serial", "gross", "direction", "sub_order", "order"),
+    label=LABEL,
+    currency="CNY",
+)
+
+
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    table = open_export(
-        rows,
-        header_row,
-        context,
-        only_rows,
-        columns=COLUMNS,
-        required={"time": "动账时间", "serial": "动账流水号", "gross": "动账金额"},
-        label=_(LABEL),
-        used=("time", "serial", "gross", "direction", "sub_order", "order"),
-        currency_of=lambda: "CNY",
-    )
+    table = open_export(rows, header_row, context, only_rows, SPEC)
     account = require_shop_account(context)
     names, positions, used, fen, totals = table.names, table.positions, table.used, table.fen, table.totals
     for number, cells in table.data:

@@ -45,6 +45,7 @@ from django.utils.translation import gettext_noop
 from apps.income.importers.canonical import RawRow
 from apps.income.importers.exports import (
     Adapter,
+    ExportSpec,
     NumberedRows,
     ReadContext,
     Row,
@@ -89,20 +90,19 @@ def refund_key(sub_order: str, gross: str) -> str:
     return f"dd:refund:{sub_order}:{abs(minor) if minor is not None else gross}"
 
 
+SPEC = ExportSpec(
+    columns=COLUMNS,
+    required={"sub_order": "子订单号", "settled_at": "结算时间", "gross": "结算金额"},
+    used=("sub_order", "settled_at", "gross", "order", "type", "product"),
+    label=LABEL,
+    currency="CNY",
+)
+
+
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    table = open_export(
-        rows,
-        header_row,
-        context,
-        only_rows,
-        columns=COLUMNS,
-        required={"sub_order": "子订单号", "settled_at": "结算时间", "gross": "结算金额"},
-        label=_(LABEL),
-        used=("sub_order", "settled_at", "gross", "order", "type", "product"),
-        currency_of=lambda: "CNY",
-    )
+    table = open_export(rows, header_row, context, only_rows, SPEC)
     account = require_shop_account(context)
     names, positions, used, fen, totals = table.names, table.positions, table.used, table.fen, table.totals
     for number, cells in table.data:

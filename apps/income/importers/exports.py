@@ -581,32 +581,41 @@ class ExportTable:
     totals: TotalsCheck
 
 
+@dataclass(frozen=True, slots=True)
+class ExportSpec:
+    """How an adapter reads its export: its columns' names, the ones it cannot do without
+    ({field: the column's name, for the refusal}), the fields it reads itself (the rest of the
+    row goes to the line's metadata), its label for messages (gettext_noop) and its currency."""
+
+    columns: Mapping[str, Sequence[str]]
+    required: Mapping[str, str]
+    used: Sequence[str]
+    label: str
+    currency: str
+    gross: str = "gross"
+
+
 def open_export(
     rows: NumberedRows,
     header_row: int,
     context: ReadContext,
     only_rows: Container[int] | None,
-    *,
-    columns: Mapping[str, Sequence[str]],
-    required: dict[str, str],
-    label: str,
-    used: Sequence[str],
-    currency_of: Callable[[], str],
-    gross: str = "gross",
+    spec: ExportSpec,
 ) -> ExportTable:
-    """Find the header, refuse it without a required column ({field: the column's name}), and
-    set up the reading of the rows below it."""
+    """Find the header, refuse it without a required column, and set up the reading of the rows
+    below it."""
     header, data = header_and_rows(rows, header_row, context, only_rows)
     names = [cell_text(cell) for cell in header]
-    positions = find_columns(header_keys(header), columns)
-    require_columns(positions, required, label)
+    positions = find_columns(header_keys(header), spec.columns)
+    require_columns(positions, dict(spec.required), _(spec.label))
+    currency = spec.currency
     return ExportTable(
         names=names,
         positions=positions,
         data=data,
-        used={positions[name] for name in used if name in positions},
-        fen=is_fen_column(names[positions[gross]]),
-        totals=TotalsCheck(context.report, currency_of, is_whole_file=only_rows is None),
+        used={positions[name] for name in spec.used if name in positions},
+        fen=is_fen_column(names[positions[spec.gross]]),
+        totals=TotalsCheck(context.report, lambda: currency, is_whole_file=only_rows is None),
     )
 
 

@@ -40,6 +40,7 @@ from django.utils.translation import gettext_noop
 from apps.income.importers.canonical import RawRow
 from apps.income.importers.exports import (
     Adapter,
+    ExportSpec,
     NumberedRows,
     ReadContext,
     Row,
@@ -75,20 +76,19 @@ def match(keys: list[str]) -> list[str] | None:
     return [*found, *matched(keys, COLUMNS, ("settled_at",))] if len(found) == 3 else None
 
 
+SPEC = ExportSpec(
+    columns=COLUMNS,
+    required={"sub_order": "子订单编号", "status": "订单状态", "gross": "结算预估收入"},
+    used=("sub_order", "order", "status", "gross", "settled_at"),
+    label=LABEL,
+    currency="CNY",
+)
+
+
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    table = open_export(
-        rows,
-        header_row,
-        context,
-        only_rows,
-        columns=COLUMNS,
-        required={"sub_order": "子订单编号", "status": "订单状态", "gross": "结算预估收入"},
-        label=_(LABEL),
-        used=("sub_order", "order", "status", "gross", "settled_at"),
-        currency_of=lambda: "CNY",
-    )
+    table = open_export(rows, header_row, context, only_rows, SPEC)
     names, positions, used, totals = table.names, table.positions, table.used, table.totals
     for number, cells in table.data:
         row = Row(number, cells, positions)

@@ -46,6 +46,7 @@ from django.utils.translation import gettext_noop
 from apps.income.importers.canonical import RawRow
 from apps.income.importers.exports import (
     Adapter,
+    ExportSpec,
     NumberedRows,
     ReadContext,
     Row,
@@ -77,20 +78,19 @@ def match(keys: list[str]) -> list[str] | None:
     return found if len(found) == 3 else None
 
 
+SPEC = ExportSpec(
+    columns=COLUMNS,
+    required={"channel": "channel_id", "date": "date", "gross": "estimated_partner_revenue"},
+    used=("channel", "date", "gross"),
+    label=LABEL,
+    currency="USD",
+)
+
+
 def read(
     rows: NumberedRows, header_row: int, context: ReadContext, only_rows: Container[int] | None
 ) -> Iterator[RawRow]:
-    table = open_export(
-        rows,
-        header_row,
-        context,
-        only_rows,
-        columns=COLUMNS,
-        required={"channel": "channel_id", "date": "date", "gross": "estimated_partner_revenue"},
-        label=_(LABEL),
-        used=("channel", "date", "gross"),
-        currency_of=lambda: "USD",
-    )
+    table = open_export(rows, header_row, context, only_rows, SPEC)
     names, positions, used, totals = table.names, table.positions, table.used, table.totals
     for number, cells in table.data:
         row = Row(number, cells, positions)
