@@ -83,3 +83,6 @@ urlpatterns = [
 # No route serves MEDIA_ROOT, not even under DEBUG: uploaded statements, receipts and contract PDFs
 # are private and leave only through views that check tenancy, as attachments (an uploaded
 # "x.html" must never render as a page of this origin).
+
+# A path no route matches: under /api/ a problem document (apps/common/views.not_found).
+handler404 = "apps.common.views.not_found"

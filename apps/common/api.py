@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -98,6 +99,19 @@ def validated(serializer_class: type[serializers.Serializer], data: Any, **kwarg
     return dict(serializer.validated_data)
 
 
+_COMMON_PROBLEMS = {
+    400: "Invalid input: the problem names the field and the reason.",
+    401: "Not authenticated: no session, or an unknown, expired or revoked token.",
+    403: "Forbidden: the role may not do this, or must enrol a second factor (`mfa_required`).",
+    404: "Not found, or not visible to this user (another tenant's objects are never revealed).",
+    429: "Too many requests: retry after the `Retry-After` seconds.",
+}
+_WRITE_PROBLEMS = {
+    409: "Conflict with the object's state (already closed, already signed, taken by another request)."
+}
+_BODY_PROBLEMS = {415: "Unsupported media type: send the content type the operation documents."}
+
+
 class AutoSchema(openapi.AutoSchema):
     """Names nested `InputSerializer` / `OutputSerializer` classes after their view.
 
@@ -113,6 +127,26 @@ class AutoSchema(openapi.AutoSchema):
             view_name = type(self.view).__name__.removesuffix("Api")
             return f"{view_name}{name}"
         return name
+
+    def _get_response_bodies(self, direction: Any = "response") -> Any:
+        """The operation's own answers, plus the problems every operation can answer, where the
+        view names none of its own for that status: a client (and `make attack`'s schema
+        conformance check, which found them missing) reads every status the API sends."""
+        responses = super()._get_response_bodies(direction)
+        method = self.method.upper()
+        codes = dict(_COMMON_PROBLEMS)
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes.update(_WRITE_PROBLEMS)
+        if method in ("POST", "PUT", "PATCH"):
+            codes.update(_BODY_PROBLEMS)
+        for code, description in codes.items():
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(
+                    OpenApiResponse(ProblemOutput, description=description),
+                    str(code),
+                    ["application/problem+json"],
+                )
+        return responses
 
 
 class BusinessDateField(serializers.DateField):

@@ -295,7 +295,10 @@ class DisputeRejectApi(APIView):
 
 
 class DisputeAttachmentApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # The attachment's own type, as checked at upload (a PDF, JPEG or PNG by its first bytes).
+    @extend_schema(
+        responses={(200, "application/pdf"): bytes, (200, "image/jpeg"): bytes, (200, "image/png"): bytes}
+    )
     def get(self, request: Request, public_id: UUID) -> FileResponse:
         attachment: DisputeAttachment = dispute_attachment_get_for_actor(
             actor=request.user, public_id=public_id
