@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.common.catalog import Platform
@@ -81,25 +82,23 @@ def invitation_get_by_token(*, token: str) -> Invitation:
     )
 
 
-def _verified_emails(user: Any) -> list[str]:
-    from allauth.account.models import EmailAddress
-
-    return [
-        email.lower()
-        for email in EmailAddress.objects.filter(user_id=user.pk, verified=True).values_list(
-            "email", flat=True
-        )
-    ]
-
-
 def invitation_list_for_invitee(*, user: Any) -> QuerySet[Invitation]:
     """The open email invitations sent to one of the signed-in person's verified addresses."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Invitation.objects.none()
+    from allauth.account.models import EmailAddress
+
+    # The verified addresses (lowered: invitations keep theirs lowered) as a subquery: one query,
+    # not two (the home asks on every visit).
+    verified = (
+        EmailAddress.objects.filter(user_id=user.pk, verified=True)
+        .annotate(lowered=Lower("email"))
+        .values("lowered")
+    )
     return (
         Invitation.objects.filter(
             channel=Invitation.Channel.EMAIL,
-            email__in=_verified_emails(user),
+            email__in=verified,
             status=Status.PENDING,
             expires_at__gt=timezone.now(),
         )
