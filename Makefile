@@ -68,6 +68,10 @@ seed: venv ## Load the demo data (idempotent) and print the logins
 load: venv ## Creators and agency staff browse under gunicorn while a worker imports: p50/p95/p99 per page in .run/load/report.md (LOAD_ARGS="--reuse --million"; docs/reliability.md)
 	$(PY) scripts/with_database.py --database fenrun_load_bench -- $(PY) bench/load/run.py $(LOAD_ARGS)
 
+.PHONY: attack
+attack: venv ## The tenancy matrix of every route, an API fuzz on the live schema, the importer fuzzer, idempotency races: .run/attack/report.md (ATTACK_ARGS=--ci; docs/reliability.md)
+	$(PY) scripts/with_database.py --database fenrun_attack -- $(PY) bench/attack/run.py $(ATTACK_ARGS)
+
 messages: venv ## Compile the translations in locale/
 	$(PY) manage.py compilemessages --ignore=.venv
 
