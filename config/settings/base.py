@@ -192,7 +192,12 @@ else:
 # links, templates/base.html): rendered once per process and kept in its memory. Not Redis: a
 # read there costs about what rendering them does, and the fragments never change while the
 # process runs (URLs and translations are loaded at start).
-CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"}
+# Also the income list's filter fields, per language, values and choices (apps/income/views.py).
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
 
 # --- Celery: tasks are idempotent on business keys, so late acks are safe and lose nothing.
 CELERY_TASK_ACKS_LATE = True
