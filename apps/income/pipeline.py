@@ -75,7 +75,7 @@ from apps.common.money import to_decimal_string
 from apps.common.outbox import outbox_is_current, outbox_latest, outbox_resend, outbox_send
 from apps.common.tenancy import require_agency_role
 from apps.income import routing
-from apps.income.hooks import brand_deal_reconciler
+from apps.income.hooks import brand_deal_reconciler, recognition_enqueuer
 from apps.income.importers import detect
 from apps.income.importers.canonical import CanonicalRow, RawRow, validate_row
 from apps.income.models import (
@@ -1013,7 +1013,14 @@ def _attach_waiting_refunds(cursor: Any, agency_id: int) -> list[int]:
     imported: list[int] = []
     if attach_ids:
         cursor.execute(_ATTACH_SQL, {"ids": attach_ids, "originals": attach_originals})
-        imported = [line_id for line_id, status in cursor.fetchall() if status == LineStatus.IMPORTED]
+        statuses = cursor.fetchall()
+        imported = [line_id for line_id, status in statuses if status == LineStatus.IMPORTED]
+        enqueue = recognition_enqueuer()
+        if enqueue is not None and any(status == LineStatus.MATCHED for _id, status in statuses):
+            # The queue's trigger has them; a refund of a finished import is recognised now
+            # rather than at the next periodic sweep (as a line settled by hand). A broker that
+            # is down loses only this nudge: the sweep still finds the lines in the queue.
+            transaction.on_commit(partial(enqueue, agency_id=agency_id), robust=True)
     if refused_ids:
         cursor.execute(_REFUSE_WAITING_SQL, {"ids": refused_ids, "reasons": reasons})
     return imported
