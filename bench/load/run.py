@@ -527,7 +527,9 @@ def _report(
         f"Server: `{server}`"
         + (f" with {' '.join(args.env)}" if args.env else "")
         + ", config.settings.production. "
-        "Worker: `celery -A config worker --concurrency 2` and beat.",
+        "Worker: `"
+        + (f"nice -n {args.worker_nice} " if args.worker_nice else "")
+        + "celery -A config worker --concurrency 2` and beat.",
         f"Data: {args.creators:,} creators, {args.lines:,} lines and {args.postings:,} postings"
         f"{' (reused)' if args.reuse else ''}. People: {args.users} creators and {args.staff} agency staff "
         + (
@@ -621,6 +623,12 @@ def main() -> int:
         default=[],
         metavar="NAME=VALUE",
         help="more environment for gunicorn and the worker (e.g. DATABASE_CONN_MAX_AGE=0)",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="run the Celery worker under `nice -n N` (the import yields the CPU to the pages)",
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--label", default="", help="a name for this configuration in the report")
@@ -739,6 +747,8 @@ def main() -> int:
         server_command += ["--threads", str(args.threads)]
     server_command += shlex.split(args.gunicorn)
     worker_command = [str(VENV / "celery"), "-A", "config", "worker", "-l", "INFO", "--concurrency", "2"]
+    if args.worker_nice:
+        worker_command = ["nice", "-n", str(args.worker_nice), *worker_command]
     beat_command = [
         str(VENV / "celery"),
         "-A",
