@@ -322,3 +322,33 @@ def test_fifty_concurrent_partial_refunds_never_refund_more_than_their_original(
 def _n(error: ImportRowError) -> int:
     name = error.statement_import.original_name
     return int(name.removeprefix("r").removesuffix(".csv"))
+
+
+def test_a_waiting_refund_of_an_unknown_account_or_dismissed_by_hand_keeps_that_outcome(world: Any) -> None:
+    rows = [
+        "R-U,2026-11-05,douyin,nobody,live_gifts,-10.00,CNY,,O-1,\n",  # an account nobody registered
+        _row("R-D", 6, "-10.00", "O-1"),
+    ]
+    b = statement_import_run(statement_import=_create(world, "b.csv", rows))
+    assert _errors(b) == []
+    income_line_resolve(
+        line=IncomeLine.objects.get(external_id="R-D"), actor=world.manager_a, dismiss_reason="Not our refund"
+    )
+
+    statement_import_run(statement_import=_create(world, "a.csv", [_row("O-1", 3, "100.00")]))
+
+    original = IncomeLine.objects.get(external_id="O-1")
+    unknown = IncomeLine.objects.get(external_id="R-U")
+    # Its original found, it waits for a person as any line of an unknown account does.
+    assert (unknown.status, unknown.exception_reason, unknown.refund_of_id, unknown.creator_id) == (
+        "exception",
+        "unknown_account",
+        original.pk,
+        None,
+    )
+    dismissed = IncomeLine.objects.get(external_id="R-D")
+    assert (dismissed.status, dismissed.dismiss_reason, dismissed.refund_of_id) == (
+        "dismissed",
+        "Not our refund",
+        None,
+    )
