@@ -17,8 +17,10 @@ What runs, in order:
    cell, random bytes into every adapter) through the upload service and the pipeline.
 4. A live server (gunicorn, gthread, on a free loopback port, the test settings on this
    database) and a real Celery worker: the idempotency races (20 threads, one Idempotency-Key,
-   one upload; the same key with another body; 20 threads with no key), then a damaged file
-   uploaded through the API and imported by the worker, then a file past the upload limit.
+   one upload; the same key with another body; 20 threads with no key), concurrent partial
+   refunds of one line (50 uploads, 20 with --ci: never more than the original recorded), then
+   a damaged file uploaded through the API and imported by the worker, then (full run) a file
+   past the upload limit.
 5. The API fuzz against the live schema (bench/attack/schema_fuzz.py): schemathesis when it is
    installed, else this suite's own generator; checks: no 5xx, the status code and content type
    documented for the operation.
@@ -254,6 +256,56 @@ def races(live: Live, *, threads: int, findings: list[str]) -> dict[str, Any]:
     return results
 
 
+def refund_race(live: Live, *, threads: int, findings: list[str]) -> dict[str, Any]:
+    """An original of 100.00 recorded, then `threads` uploads at once, each one partial refund of
+    10.00 of it (500.00 asked of 100.00 with 50): at most ten are accepted, together never more
+    than the original; the others are refused on their row (or wait, never recorded as money)."""
+    from django.db.models import Count, Sum
+
+    from apps.income.models import IncomeLine
+
+    tag = f"RF{int(time.time())}"
+    header = (
+        "external_id,occurred_at,platform,account_id,source,gross,currency,order_ref,refund_of,description\n"
+    )
+    original = f"{header}{tag}-orig,2026-11-02T10:00:00+08:00,douyin,dy_88231,live_gifts,100.00,CNY,,,\n"
+    status, _h, body = _post_upload(live, original.encode(), f"{tag}-orig.csv", None)
+    if status != 202:
+        findings.append(f"refund race: the original's upload answered {status}")
+        return {}
+    _wait_imports([json.loads(body)["public_id"]], seconds=60)
+
+    def refund(index: int) -> tuple[int, dict[str, str], bytes]:
+        row = f"{tag}-r{index},2026-11-20T10:00:00+08:00,douyin,dy_88231,live_gifts,-10.00,CNY,,{tag}-orig,\n"
+        return _post_upload(live, (header + row).encode(), f"{tag}-r{index}.csv", None)
+
+    started = time.monotonic()
+    answers = _in_threads(threads, refund)
+    ids = [json.loads(a[2])["public_id"] for a in answers if not isinstance(a, Exception) and a[0] == 202]
+    finished = _wait_imports(ids, seconds=300)
+    refunds = IncomeLine.objects.filter(
+        external_id__startswith=f"{tag}-r", refund_of__external_id=f"{tag}-orig"
+    )
+    money = refunds.aggregate(n=Count("id"), total=Sum("gross_minor"))
+    others = IncomeLine.objects.filter(external_id__startswith=f"{tag}-r", refund_of__isnull=True)
+    out = {
+        "threads": threads,
+        "202s": len(ids),
+        "imports done": sum(1 for r in finished.values() if r.status == "done"),
+        "refunds recorded against the original": money["n"],
+        "their total (fen)": money["total"],
+        "original (fen)": 10_000,
+        "refund rows refused": sum(r.error_count for r in finished.values()),
+        "refund lines not matched (waiting or queued)": others.count(),
+        "seconds to all done": round(time.monotonic() - started, 1),
+    }
+    if len(ids) != threads or any(r.status != "done" for r in finished.values()):
+        findings.append(f"refund race: {out}")
+    if (money["total"] or 0) < -10_000 or money["n"] > 10:
+        findings.append(f"refund race: refunds exceed their original: {out}")
+    return out
+
+
 def live_import(live: Live, *, findings: list[str], huge: bool) -> dict[str, Any]:
     """A damaged file (Excel-rounded ids, CRLF, a BOM) uploaded through the API and imported by
     the real worker: the fine rows imported, the rounded ones error rows, nothing new from them."""
@@ -361,6 +413,9 @@ def main() -> int:
         "--examples", type=int, help="API fuzz: requests per operation and role (full 12, --ci 2)"
     )
     parser.add_argument("--threads", type=int, default=20, help="idempotency races: threads")
+    parser.add_argument(
+        "--refunds", type=int, help="concurrent partial refunds of one original (full 50, --ci 20)"
+    )
     parser.add_argument("--huge-mb", type=int, help="fuzzer: the huge cell, MB (full 50, --ci 5)")
     parser.add_argument("--skip", action="append", default=[], choices=["matrix", "fuzz", "live", "api"])
     args = parser.parse_args()
@@ -505,6 +560,11 @@ def main() -> int:
                     live, threads=args.threads, findings=findings
                 )
                 timings["races"] = time.monotonic() - tick
+                tick = time.monotonic()
+                sections["Concurrent partial refunds (live server)"] = refund_race(
+                    live, threads=args.refunds or (20 if args.ci else 50), findings=findings
+                )
+                timings["refund race"] = time.monotonic() - tick
                 tick = time.monotonic()
                 sections["A damaged file through the API and the worker"] = live_import(
                     live, findings=findings, huge=not args.ci
