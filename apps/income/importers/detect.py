@@ -64,7 +64,7 @@ from apps.income.importers import (
     youtube_reporting,
     youtube_studio,
 )
-from apps.income.importers.canonical import RawRow, cell_text
+from apps.income.importers.canonical import RawRow, cell_text, readable_rows
 from apps.income.importers.exports import HEAD_ROWS, Adapter, NumberedRows, ReadContext, header_keys
 
 _BLOCK = 1 << 20
@@ -162,10 +162,21 @@ def adapter_for(code: str) -> Adapter | None:
 
 def _head_rows(text: str) -> tuple[tuple[Any, ...], ...]:
     lines = text[:_HEAD_CHARACTERS].splitlines(keepends=True)[:HEAD_ROWS]
-    try:
-        return tuple(tuple(row) for row in csv.reader(io.StringIO("".join(lines), newline="")))
-    except csv.Error:  # a NUL byte or a field past csv's limit: detection finds no header there
-        return ()
+    rows: list[tuple[Any, ...]] = []
+    reader = csv.reader(io.StringIO("".join(lines), newline=""))
+    # Up to the first row csv cannot read (a NUL byte, a field past csv's limit, a head cut
+    # inside a huge cell): the header and the rows above it still tell the format, and the
+    # import refuses that row itself. (A file whose last row held a 5 MB cell was refused as
+    # "match no export" with its fine rows: found by `make attack`.)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            break
+        rows.append(tuple(row))
+    return tuple(rows)
 
 
 def _decodes(open_file: Opener, codec: str) -> str | None:
@@ -478,7 +489,7 @@ def _text(stream: IO[bytes], facts: FileFacts) -> io.TextIOWrapper:
 def _numbered(stream: IO[bytes], facts: FileFacts) -> NumberedRows:
     if facts.is_zip:
         return xlsx.read_cells(stream)
-    return enumerate(csv.reader(_text(stream, facts)), start=1)
+    return enumerate(readable_rows(csv.reader(_text(stream, facts))), start=1)
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
-from apps.income.importers.canonical import RawRow, cell_text, csv_lines
+from apps.income.importers.canonical import RawRow, cell_text, csv_lines, readable_rows
 
 _COLUMNS = {
     "结算单号": "external_id",
@@ -90,7 +90,7 @@ def _getter(positions: dict[str, int], cells: list[str]) -> Callable[[str], str]
 
 
 def read(text: str | Iterable[str], *, only_rows: Container[int] | None = None) -> Iterator[RawRow]:
-    reader = csv.reader(csv_lines(text))
+    reader = readable_rows(csv.reader(csv_lines(text)))
     header = [cell.strip() for cell in next(reader, [])]
     positions: dict[str, int] = {}
     for index, name in enumerate(header):

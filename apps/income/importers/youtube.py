@@ -28,7 +28,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
-from apps.income.importers.canonical import RawRow, cell_text, csv_lines
+from apps.income.importers.canonical import RawRow, cell_text, csv_lines, readable_rows
 
 _REVENUE = re.compile(
     r"^(your estimated revenue|estimated partner revenue|estimated revenue)\s*(\((\w{3})\))?$"
@@ -75,7 +75,7 @@ def _getter(positions: dict[str, int], cells: list[str]) -> Callable[[str], str]
 
 
 def read(text: str | Iterable[str], *, only_rows: Container[int] | None = None) -> Iterator[RawRow]:
-    reader = csv.reader(csv_lines(text))
+    reader = readable_rows(csv.reader(csv_lines(text)))
     header = [cell.strip() for cell in next(reader, [])]
     lower = [cell.lower() for cell in header]
     positions: dict[str, int] = {}

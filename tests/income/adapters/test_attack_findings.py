@@ -81,3 +81,19 @@ def _named(data: bytes, name: str):  # type: ignore[no-untyped-def]
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data)
+
+
+@pytest.mark.parametrize(
+    "name", ["canonical_example.csv", "youtube_revenue.csv", "douyin_settlement_gbk.csv"]
+)
+def test_a_cell_past_csvs_limit_is_one_clear_refusal(statement_world, name: str) -> None:
+    """A 5 MB cell in the last row: detection read no header from the head (cut inside that
+    cell), so the file was refused as "match no export"; with the head read up to that row the
+    format is known, and the row csv cannot read refuses the file with its number, where it was
+    an exception the import could not explain."""
+    from tests.income.conftest import FILES, run_import
+
+    data = (FILES / name).read_bytes().rstrip(b"\r\n") + b"x" * 5_000_000 + b"\n"
+    done = run_import(statement_world, name, data)
+    assert done.status == "failed"
+    assert "cannot be read as CSV" in done.message and "Row " in done.message, done.message
