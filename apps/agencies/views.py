@@ -48,10 +48,14 @@ def _base_url(request: HttpRequest) -> str:
 
 def _console(request: HttpRequest, agency: Agency) -> dict[str, Any]:
     """What every console page's header needs: the agency, the others to switch to, the role."""
-    role = scope_for(request.user).agency_roles[agency.pk]
+    scope = scope_for(request.user)
+    role = scope.agency_roles[agency.pk]
     return {
         "agency": agency,
-        "agencies": list(agency_list_for_actor(actor=request.user)),
+        # The others to switch to: a query only for a member of several (most are of one).
+        "agencies": list(agency_list_for_actor(actor=request.user))
+        if len(scope.agency_roles) > 1
+        else [agency],
         "role": role,
         "can_manage": role in MANAGERS,
         "is_owner": role == Role.OWNER,
