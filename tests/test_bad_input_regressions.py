@@ -316,3 +316,22 @@ def test_every_api_view_parses_json_with_the_safe_parser() -> None:
         if issubclass(parser, DrfJSONParser) and not issubclass(parser, JSONParser)
     }
     assert not unsafe
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "1899-12", "2200-01"])
+def test_a_month_no_line_can_fall_in_is_a_400_not_a_500(world: World, month: str) -> None:
+    # Found by schemathesis (make attack): 0000-01 matched the month pattern and made a date
+    # Python cannot hold.
+    response = _client(world.manager_a).get("/api/v1/income/lines/", {"month": month})
+    assert response.status_code == 400, response.content
+    assert "is not a month such as 2026-11" in response.json()["detail"]
+    page = web_as(world.manager_a)
+    page.raise_request_exception = False
+    assert page.get("/income/", {"month": month}).status_code < 500
+
+
+def test_a_named_month_of_year_zero_is_no_month() -> None:
+    from apps.income.importers.exports import parse_month
+
+    assert parse_month("Nov 0000") is None
+    assert parse_month("Nov 2026") is not None

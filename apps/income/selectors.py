@@ -30,8 +30,10 @@ _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 def month_days(month: str) -> tuple[datetime.date, datetime.date]:
-    """(first, last day) of "2026-11"; ApplicationError (400) for anything but such a month."""
-    if not _MONTH.match(month or ""):
+    """(first, last day) of "2026-11"; ApplicationError (400) for anything but such a month.
+    Years outside 1900–2199 are refused too: no line can fall in them (income lines' bounds),
+    and 0000-01 or 9999-12 made dates Python cannot hold (a 500 found by schemathesis)."""
+    if not _MONTH.match(month or "") or not 1900 <= int(month[:4]) <= 2199:
         raise ApplicationError(f"{month!r} is not a month such as 2026-11.", code="invalid_month")
     year, number = int(month[:4]), int(month[5:])
     first = datetime.date(year, number, 1)

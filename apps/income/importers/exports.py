@@ -498,7 +498,8 @@ def parse_month(value: Any) -> datetime.date | None:
             return datetime.date(year, month, 1) if 1 <= month <= 12 and year >= 1 else None
     named = _NAMED_MONTH.match(text)
     if named and named[1][:3].lower() in _MONTHS:
-        return datetime.date(int(named[2]), _MONTHS[named[1][:3].lower()], 1)
+        year = int(named[2])  # "Nov 0000": four digits, but no year a date can hold
+        return datetime.date(year, _MONTHS[named[1][:3].lower()], 1) if year >= 1 else None
     moment = parse_date(value)
     return None if moment is None else datetime.date(moment.day.year, moment.day.month, 1)
 
