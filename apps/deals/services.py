@@ -813,6 +813,13 @@ def deal_payment_assign(*, line: IncomeLine, deal: BrandDeal, actor: Any) -> Dea
             % {"status": line.get_status_display().lower()},
             code="line_not_in_queue",
         )
+    if line.exception_reason == IncomeLine.ExceptionReason.REFUND_WAITING:
+        # Matched now, it would be split as a negative line of its own instead of reversing its
+        # original's split; the chunk that records the original decides it (income.pipeline).
+        raise ApplicationError(
+            _("This refund waits for the line it refunds; it can be dismissed, not assigned."),
+            code="refund_waiting",
+        )
     if DealPayment.objects.filter(income_line=line).exists():
         raise ApplicationError(_("This line already counts towards a deal."), code="line_already_assigned")
     if line.creator_id is not None and line.creator_id != deal.creator_id:

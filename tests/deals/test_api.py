@@ -278,3 +278,25 @@ def test_submitting_through_the_service_keeps_the_original_name(world) -> None:
     )
     assert "passwd" not in expense.receipt.name  # stored under a random name
     assert expense.receipt.name.startswith(f"deals/receipts/{world.agency_a.pk}/")
+
+
+def test_a_refund_waiting_for_its_original_cannot_be_assigned_to_a_deal(world) -> None:
+    target = deal(world)
+    waiting = exception_line(
+        world.agency_a,
+        world.creator_a,
+        gross_minor=-1_000_00,
+        exception_reason=IncomeLine.ExceptionReason.REFUND_WAITING,
+    )
+
+    response = api_as(world.manager_a).post(
+        f"/api/v1/deals/exceptions/{waiting.public_id}/assign-deal/",
+        {"deal": str(target.public_id)},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "refund_waiting"
+    assert not DealPayment.objects.filter(income_line=waiting).exists()
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.exception_reason) == ("exception", "refund_waiting")
