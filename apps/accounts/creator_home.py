@@ -25,13 +25,14 @@ from apps.agencies.models import Agency
 from apps.agencies.time import agency_today
 from apps.common.catalog import platform_name, source_name
 from apps.common.money import to_decimal_string
+from apps.common.rollups import rollup_cached, rollup_key
 from apps.common.tenancy import scope_for
 from apps.contracts.models import ContractSignature, ContractVersion
 from apps.contracts.selectors import contract_version_list_for_actor
 from apps.disputes.models import Dispute
 from apps.disputes.selectors import dispute_is_overdue, dispute_list_for_actor, dispute_subject_text
 from apps.ledger.models import Account
-from apps.ledger.selectors import balance_list_for_actor, creator_payable_paid
+from apps.ledger.selectors import balance_list_for_actor, creator_ledger_version, creator_payable_paid
 from apps.payouts.models import PayoutItem
 from apps.payouts.selectors import payout_item_list_for_actor
 from apps.recognition.period_close import period_bounds
@@ -128,6 +129,7 @@ def _next_payment(
     today: datetime.date,
     months: list[MonthShare],
     is_owed: bool,
+    ledger_version: int,
 ) -> NextPayment | None:
     """Three queries at most: the latest published statement, what was paid of it (the payouts
     after its month), the contract's payment terms for the month after it. Without a statement,
@@ -151,12 +153,18 @@ def _next_payment(
     )
     if latest is not None:
         _first, last = period_bounds(latest.period)
-        paid = creator_payable_paid(
-            agency_id=latest.agency_id,
-            creator_id=creator_id,
-            currency=latest.currency,
-            after=last,
-            until=today,
+        # The payout entries it adds up all name the creator: kept under their entry count.
+        paid = rollup_cached(
+            rollup_key(
+                "creator-paid", latest.agency_id, creator_id, latest.currency, last, today, ledger_version
+            ),
+            lambda: creator_payable_paid(
+                agency_id=latest.agency_id,
+                creator_id=creator_id,
+                currency=latest.currency,
+                after=last,
+                until=today,
+            ),
         )
         unpaid = max(0, latest.closing_minor - paid)
         if unpaid > 0:
@@ -220,7 +228,10 @@ def creator_home_for_actor(
     periods = _months(today, CHART_MONTHS)
     first, _last = period_bounds(periods[0])
     _first, last = period_bounds(periods[-1])
-    rows = creator_month_shares_for_actor(actor=actor, first=first, last=last)
+    # What the creator's ledger entries say is versioned by their number (apps/common/rollups.py):
+    # read once, for the months and for what was paid of the last statement.
+    version = creator_ledger_version(creator_id=creator_id)
+    rows = creator_month_shares_for_actor(actor=actor, first=first, last=last, ledger_version=version)
 
     # The chart draws one currency (the one most of the share is in); the others are listed.
     by_currency: dict[str, int] = defaultdict(int)
@@ -271,7 +282,13 @@ def creator_home_for_actor(
         period=periods[-1],
         month_share=[Amount(currency, amount) for currency, amount in sorted(month_share.items())],
         next_payment=_next_payment(
-            actor, creator_id, agency, today, rows, is_owed=any(item.amount_minor > 0 for item in owed)
+            actor,
+            creator_id,
+            agency,
+            today,
+            rows,
+            is_owed=any(item.amount_minor > 0 for item in owed),
+            ledger_version=version,
         ),
         chart_currency=chart_currency,
         chart={

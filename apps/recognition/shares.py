@@ -176,7 +176,7 @@ class MonthShare:
 
 
 def creator_month_shares_for_actor(
-    *, actor: Any, first: datetime.date, last: datetime.date
+    *, actor: Any, first: datetime.date, last: datetime.date, ledger_version: int | None = None
 ) -> list[MonthShare]:
     """The actor's own income as a creator from `first` to `last` (ledger days, inclusive), per
     month, currency, source and platform; [] for someone who is not a creator.
@@ -192,7 +192,8 @@ def creator_month_shares_for_actor(
         return []
     # Kept under the number of the creator's ledger entries (a new one commits with every
     # allocation of theirs): the home's two queries become one count while nothing was posted.
-    version = creator_ledger_version(creator_id=creator_id)
+    # `ledger_version`: the caller's reading of creator_ledger_version for this creator.
+    version = creator_ledger_version(creator_id=creator_id) if ledger_version is None else ledger_version
     key = rollup_key("creator-months", creator_id, first.isoformat(), last.isoformat(), version)
     return rollup_cached(key, lambda: _creator_month_shares(creator_id, first, last))
 

@@ -4,6 +4,7 @@ never stale after their next import."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from typing import Any
@@ -12,14 +13,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.accounts.creator_home import creator_home_for_actor
 from apps.agencies.time import agency_today
 from apps.income.models import IncomeLine
 from apps.recognition.models import LineAllocation
+from apps.statements.models import Statement
+from apps.statements.services import statement_publish, statements_draft
 from tests.conftest import web_as
 from tests.income.history import contract_for, creator_share, history_rows, import_at, period_of
-from tests.statements.conftest import statement_world
+from tests.statements.conftest import october, october_open, post_payout, statement_world
 
-__all__ = ["statement_world"]
+__all__ = ["october", "october_open", "statement_world"]
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +67,27 @@ def test_the_months_come_from_the_cache_until_the_creators_next_entry(statement_
         for allocation in LineAllocation.objects.filter(creator=world.creator_a)
     )
     assert _charted_total(client.get("/").content.decode()) == _shares(world)
+
+
+def test_what_was_paid_is_read_again_after_a_payout(
+    october: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """What was paid of the last statement is kept under the same count: a payout is an entry
+    naming the creator, so the home knows at once that the statement is paid."""
+    world = october
+    statements_draft(agency=world.agency_a, period="2026-10", actor=world.finance_a)
+    statement = Statement.objects.get(creator=world.creator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        statement_publish(statement=statement, actor=world.finance_a)
+
+    def next_payment() -> Any:
+        return creator_home_for_actor(
+            actor=world.creator_a.user, agencies=[world.agency_a], today=datetime.date(2026, 11, 15)
+        ).next_payment
+
+    unpaid = next_payment()
+    assert next_payment() == unpaid  # the second from the cache, the same
+    assert unpaid.statement == statement and unpaid.amount_minor == statement.closing_minor
+    post_payout(world, world.creator_a, day=datetime.date(2026, 11, 10), gross=34_680_00, tax=0, key="paid")
+    paid = next_payment()
+    assert paid.statement is None and paid.period == "2026-11"
