@@ -21,9 +21,10 @@ What runs, in order:
    refunds of one line (50 uploads, 20 with --ci: never more than the original recorded), then
    a damaged file uploaded through the API and imported by the worker, then (full run) a file
    past the upload limit.
-5. The API fuzz against the live schema (bench/attack/schema_fuzz.py): schemathesis when it is
-   installed, else this suite's own generator; checks: no 5xx, the status code and content type
-   documented for the operation.
+5. The API fuzz against the live schema (bench/attack/schema_fuzz.py): schemathesis (checks
+   not_a_server_error, status_code_conformance, content_type_conformance,
+   response_schema_conformance) for two callers, then this suite's own generator, which also
+   checks that agency B's owner never gets agency A's data.
 """
 
 from __future__ import annotations
@@ -413,6 +414,12 @@ def main() -> int:
         "--examples", type=int, help="API fuzz: requests per operation and role (full 12, --ci 2)"
     )
     parser.add_argument("--threads", type=int, default=20, help="idempotency races: threads")
+    parser.add_argument("--st-examples", type=int, help="schemathesis --max-examples (full 50, --ci 5)")
+    parser.add_argument(
+        "--st-time",
+        type=int,
+        help="schemathesis --max-time per caller, s (full 300 for 2 callers, --ci 30 for 1)",
+    )
     parser.add_argument(
         "--refunds", type=int, help="concurrent partial refunds of one original (full 50, --ci 20)"
     )
@@ -573,6 +580,18 @@ def main() -> int:
             if "api" not in args.skip:
                 import schema_fuzz
 
+                tick = time.monotonic()
+                st = schema_fuzz.run_schemathesis(
+                    live,
+                    out=out,
+                    examples=args.st_examples or (5 if args.ci else 50),
+                    seed=args.seed,
+                    max_time=args.st_time or (30 if args.ci else 300),
+                    callers=("manager_a",) if args.ci else ("manager_a", "owner_b"),
+                )
+                timings["schemathesis"] = time.monotonic() - tick
+                findings += [f"schemathesis: {f}" for f in st["failures"]]
+                sections["schemathesis against the live schema"] = st
                 tick = time.monotonic()
                 api = schema_fuzz.run(live, examples=examples, seed=args.seed)
                 timings["API fuzz"] = time.monotonic() - tick
