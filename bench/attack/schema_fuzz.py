@@ -3,7 +3,8 @@
 Two fuzzers, one after the other: schemathesis (in requirements/dev.lock since dd0fa68; skipped,
 and said so, where it cannot be imported) with its checks not_a_server_error,
 status_code_conformance, content_type_conformance and response_schema_conformance, for agency
-A's manager and agency B's owner, bounded by --max-examples and --max-time; then this module's
+B's manager and creator (9 requests/s: under the API's 600/min throttle per user, so that it
+tests the API, not the throttle), bounded by --max-examples and --max-time; then this module's
 own generator, which knows the tenants. For every operation of the schema, for three callers (agency A's manager, creator 1, agency B's
 owner), it sends `examples` requests: the first with the path filled with the caller's own
 objects (agency B's owner: agency A's) and a body built from the operation's request schema
@@ -437,7 +438,7 @@ def run_schemathesis(
             str(executable), "run", str(schema_file), "--url", live.base,
             "--checks", SCHEMATHESIS_CHECKS, "--max-examples", str(examples), "--seed", str(seed),
             "--max-time", str(max_time), "--phases", "examples,coverage,fuzzing", "--workers", "2",
-            "--request-timeout", "30", "--no-shrink", "--header", f"Authorization: Bearer {live.tokens[caller]}",
+            "--request-timeout", "30", "--no-shrink", "--rate-limit", "9/s", "--header", f"Authorization: Bearer {live.tokens[caller]}",
             "--report", "junit", "--report-junit-path", str(junit), "--output-truncate", "true",
         ]  # fmt: skip
         started = time.monotonic()
