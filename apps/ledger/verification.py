@@ -50,8 +50,7 @@ def register_expected_ledgers(source: ExpectedLedgers) -> None:
 
 
 # A check of what an agency's entries cover, run after the chain: (what it counted, problems).
-# Called as check(agency, processes=N): how many processes it may use (a hint; 1 in a request).
-AgencyCheck = Callable[..., tuple[dict[str, int], list[str]]]
+AgencyCheck = Callable[[Agency], tuple[dict[str, int], list[str]]]
 _agency_checks: dict[str, AgencyCheck] = {}
 
 
@@ -142,14 +141,11 @@ def _name(entry: dict[str, Any]) -> str:
     return f"entry #{entry['seq']} ({entry['public_id']}, key {entry['idempotency_key']!r})"
 
 
-def ledger_verify_agency(
-    agency: Agency, *, must_exist: list[str] | None = None, processes: int = 1
-) -> AgencyReport:
+def ledger_verify_agency(agency: Agency, *, must_exist: list[str] | None = None) -> AgencyReport:
     """Check one agency's ledger; every mismatch is a problem naming the entry or account.
 
     `must_exist` gives the reasons this agency must have a ledger (`expected_ledgers()`); when
-    None they are asked of the registered sources. `processes`: how many processes the
-    registered checks may use (verify_ledger passes the machine's cores).
+    None they are asked of the registered sources.
     """
     report = AgencyReport(agency=f"{agency.name} ({agency.public_id})")
     if must_exist is None:
@@ -280,7 +276,7 @@ def ledger_verify_agency(
                 f"account {key[0]} in {key[1]}: stored month {stored_months.get(key)} != postings {[debit, credit, debit - credit]}"
             )
     for check in _agency_checks.values():
-        counted, problems = check(agency, processes=processes)
+        counted, problems = check(agency)
         for what, number in counted.items():
             report.checked[what] = report.checked.get(what, 0) + number
         for text in problems:
@@ -314,13 +310,13 @@ def _agencies_with_ledger_rows() -> set[int]:
     return found
 
 
-def ledger_verify(*, agency: Agency | None = None, processes: int = 1) -> list[AgencyReport]:
+def ledger_verify(*, agency: Agency | None = None) -> list[AgencyReport]:
     """Verify one agency's ledger, or every agency that has one or must have one."""
     expected = expected_ledgers()
     if agency is not None:
-        return [ledger_verify_agency(agency, must_exist=expected.get(agency.pk, []), processes=processes)]
+        return [ledger_verify_agency(agency, must_exist=expected.get(agency.pk, []))]
     ids = _agencies_with_ledger_rows() | set(expected)
     return [
-        ledger_verify_agency(item, must_exist=expected.get(item.pk, []), processes=processes)
+        ledger_verify_agency(item, must_exist=expected.get(item.pk, []))
         for item in Agency.objects.filter(pk__in=ids).order_by("pk")
     ]

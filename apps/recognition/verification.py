@@ -13,22 +13,14 @@ One pass over each version's allocations in ordinal order, read in chunks over t
 statistics say (a keyset over (version, ordinal) across versions was planned as a scan of
 everything after the key on a table not yet analysed, once per chunk). Allocations of a version
 without engine state are found by one anti-join.
-
-Contract versions are independent (each has its own engine state, and an entry covers the lines
-of one version), so with `processes` > 1 the versions are cut into that many consecutive runs of
-about as many lines each, checked in forked processes with their own connections, and their
-findings put together in version order: the same problems, in the same order, as one process.
-The entries' roots are then compared here.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection
 
 from apps.agencies.models import Agency
 from apps.ledger.models import JournalEntry
@@ -46,8 +38,6 @@ from apps.splits.engine import Evaluator, InvalidRules, Line, RuleSet
 
 CHUNK = 10_000
 MAX_PROBLEMS = 50
-# Below this many lines a process costs more than it saves (a fork and its connection).
-LINES_PER_PROCESS = 20_000
 
 _CHUNK_SQL = f"""
     SELECT a.contract_version_id, {ALLOCATION_COLUMNS}
@@ -82,124 +72,20 @@ class _Version:
         return writer
 
 
-@dataclass
-class _Findings:
-    """What one pass over some versions found; passes over consecutive versions add up."""
+def recognition_verify_agency(agency: Agency) -> tuple[dict[str, int], list[str]]:
+    problems: list[str] = []
 
-    recomputed: int = 0
-    problems: list[str] = field(default_factory=list)
-    leaves: dict[int, list[bytes]] = field(default_factory=lambda: defaultdict(list))
-    creators: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # entry -> creators
-    seen: set[int] = field(default_factory=set)
+    def problem(text: str) -> None:
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(text)
 
-    def problem(self, text: str) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(text)
-
-    def add(self, other: _Findings) -> None:
-        self.recomputed += other.recomputed
-        for text in other.problems:
-            self.problem(text)
-        for entry_id, leaves in other.leaves.items():
-            self.leaves[entry_id].extend(leaves)
-        for entry_id, creators in other.creators.items():
-            self.creators[entry_id].update(creators)
-        self.seen.update(other.seen)
-
-
-def recognition_verify_agency(agency: Agency, *, processes: int = 1) -> tuple[dict[str, int], list[str]]:
     counts = dict(EngineState.objects.filter(agency=agency).values_list("contract_version_id", "line_count"))
-    parts = _parts(counts, processes)
-    if len(parts) > 1 and not connection.in_atomic_block:
-        findings = _Findings()
-        for part in _in_processes(agency.pk, counts, parts):
-            findings.add(part)
-    else:
-        # In a transaction (a test, a caller's atomic block) other connections would not see what
-        # it sees: one process.
-        findings = _versions_pass(agency.pk, sorted(counts), counts)
-    problem, leaves, creators = findings.problem, findings.leaves, findings.creators
-    stray = (
-        LineAllocation.objects.filter(agency=agency)
-        .exclude(contract_version_id__in=list(counts))
-        .values_list("contract_version_id", flat=True)
-        .distinct()
-    )
-    for version_id in stray:
-        problem(f"contract version {version_id}: allocations without an engine state")
-    for version_id in sorted(set(counts) - findings.seen):
-        if counts[version_id]:
-            problem(
-                f"contract version {version_id}: the engine state counts {counts[version_id]} allocated lines "
-                "but none is stored: allocations were removed"
-            )
-    entries = 0
-    for entry_id, seq, root, count, creator_id in (
-        JournalEntry.objects.filter(agency=agency)
-        .exclude(lines_root="")
-        .values_list("pk", "seq", "lines_root", "line_count", "creator_id")
-        .iterator(chunk_size=CHUNK)
-    ):
-        entries += 1
-        found = leaves.pop(entry_id, [])
-        if len(found) != count:
-            problem(
-                f"entry #{seq}: it covers {count} lines, {len(found)} allocations name it (lines were removed)"
-            )
-        elif merkle_root(found).hex() != root:
-            problem(f"entry #{seq}: the Merkle root of its lines' allocations differs from the one it holds")
-        if found and creators.get(entry_id, {creator_id}) != {creator_id}:
-            problem(f"entry #{seq}: its lines belong to another creator than the entry names")
-    for entry_id in sorted(leaves):
-        problem(f"{len(leaves[entry_id])} allocations name ledger entry {entry_id}, which names no lines")
-    return {
-        "line allocations recomputed": findings.recomputed,
-        "entry roots recomputed": entries,
-    }, findings.problems
-
-
-def _parts(counts: dict[int, int], processes: int) -> list[list[int]]:
-    """The versions in order, cut into at most `processes` runs of about as many lines each."""
-    version_ids = sorted(counts)
-    total = sum(counts.values())
-    wanted = max(1, min(processes, total // LINES_PER_PROCESS, len(version_ids)))
-    if wanted == 1:
-        return [version_ids]
-    parts: list[list[int]] = [[]]
-    done = 0
-    for version_id in version_ids:
-        if len(parts) < wanted and done >= total * len(parts) / wanted and parts[-1]:
-            parts.append([])
-        parts[-1].append(version_id)
-        done += counts[version_id]
-    return parts
-
-
-def _in_processes(agency_id: int, counts: dict[int, int], parts: list[list[int]]) -> list[_Findings]:
-    """Each run of versions in a forked process, its findings in the order of the runs."""
-    # A forked child must not share the parent's connection: each opens its own.
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(len(parts)) as pool:
-        return pool.starmap(_versions_pass_in_child, [(agency_id, part, counts) for part in parts])
-
-
-def _versions_pass_in_child(agency_id: int, version_ids: list[int], counts: dict[int, int]) -> _Findings:
-    try:
-        findings = _versions_pass(agency_id, version_ids, counts)
-        # Plain containers travel back (the defaultdicts' factories are lambdas).
-        findings.leaves, findings.creators = dict(findings.leaves), dict(findings.creators)
-        return findings
-    finally:
-        connections.close_all()
-
-
-def _versions_pass(agency_id: int, version_ids: list[int], counts: dict[int, int]) -> _Findings:
-    """Recompute every allocation of these versions, in order, and gather their leaves by entry."""
-    findings = _Findings()
-    problem, leaves, creators = findings.problem, findings.leaves, findings.creators
+    leaves: dict[int, list[bytes]] = defaultdict(list)
+    creators: dict[int, set[int]] = defaultdict(set)  # entry -> the creators its allocations name
     snapshots: dict[int, tuple[RuleSet, str]] = {}
+    seen: set[int] = set()
     current: _Version | None = None
+    recomputed = 0
 
     def finish(version: _Version | None) -> None:
         if version is None:
@@ -213,14 +99,14 @@ def _versions_pass(agency_id: int, version_ids: list[int], counts: dict[int, int
                 f"state counts {expected}: allocations were removed"
             )
 
-    for rows in _chunks(agency_id, version_ids):
+    for rows in _chunks(agency.pk, sorted(counts)):
         originals = originals_of({row[23] for row in rows if row[23] is not None})
         for row in rows:
             version_id = row[0]
             stored = StoredAllocation.from_row(row[1:])
             if current is None or current.version_id != version_id:
                 finish(current)
-                findings.seen.add(version_id)
+                seen.add(version_id)
                 snapshot = _snapshot(stored.rule_set_id, snapshots)
                 if snapshot is None:
                     problem(
@@ -237,7 +123,7 @@ def _versions_pass(agency_id: int, version_ids: list[int], counts: dict[int, int
                 current.expected = stored.ordinal + 1
                 leaves[stored.entry_id].append(b"")  # counts, and can never match a root
                 continue
-            findings.recomputed += 1
+            recomputed += 1
             if stored.ordinal != current.expected:
                 problem(
                     f"contract version {version_id}: allocations {current.expected}…{stored.ordinal - 1} are "
@@ -276,7 +162,40 @@ def _versions_pass(agency_id: int, version_ids: list[int], counts: dict[int, int
             )
             creators[stored.entry_id].add(stored.creator_id)
     finish(current)
-    return findings
+    stray = (
+        LineAllocation.objects.filter(agency=agency)
+        .exclude(contract_version_id__in=list(counts))
+        .values_list("contract_version_id", flat=True)
+        .distinct()
+    )
+    for version_id in stray:
+        problem(f"contract version {version_id}: allocations without an engine state")
+    for version_id in sorted(set(counts) - seen):
+        if counts[version_id]:
+            problem(
+                f"contract version {version_id}: the engine state counts {counts[version_id]} allocated lines "
+                "but none is stored: allocations were removed"
+            )
+    entries = 0
+    for entry_id, seq, root, count, creator_id in (
+        JournalEntry.objects.filter(agency=agency)
+        .exclude(lines_root="")
+        .values_list("pk", "seq", "lines_root", "line_count", "creator_id")
+        .iterator(chunk_size=CHUNK)
+    ):
+        entries += 1
+        found = leaves.pop(entry_id, [])
+        if len(found) != count:
+            problem(
+                f"entry #{seq}: it covers {count} lines, {len(found)} allocations name it (lines were removed)"
+            )
+        elif merkle_root(found).hex() != root:
+            problem(f"entry #{seq}: the Merkle root of its lines' allocations differs from the one it holds")
+        if found and creators.get(entry_id, {creator_id}) != {creator_id}:
+            problem(f"entry #{seq}: its lines belong to another creator than the entry names")
+    for entry_id in sorted(leaves):
+        problem(f"{len(leaves[entry_id])} allocations name ledger entry {entry_id}, which names no lines")
+    return {"line allocations recomputed": recomputed, "entry roots recomputed": entries}, problems
 
 
 def _chunks(agency_id: int, version_ids: list[int]) -> Any:

@@ -6,7 +6,6 @@ knows nothing of allocations, contracts or statements, only that a check of a fi
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -26,13 +25,6 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--agency", help="public id of one agency to check")
         parser.add_argument(
-            "--processes",
-            type=int,
-            default=os.cpu_count() or 1,
-            help="processes the checks of what entries cover may use (default: the machine's cores; "
-            "a large agency's allocations are recomputed in parallel by contract version)",
-        )
-        parser.add_argument(
             "--bundle",
             metavar="FILE",
             help="an evidence bundle (ZIP) a creator downloaded: check that every entry hash, head and "
@@ -48,7 +40,7 @@ class Command(BaseCommand):
             agency = Agency.objects.filter(public_id=options["agency"]).first()
             if agency is None:
                 raise CommandError(f"No agency with public id {options['agency']}.")
-        reports = ledger_verify(agency=agency, processes=max(1, options["processes"]))
+        reports = ledger_verify(agency=agency)
         failed = []
         for report in reports:
             self.stdout.write(
