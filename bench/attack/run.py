@@ -434,7 +434,16 @@ def main() -> int:
     media = out / "media"
     media.mkdir(exist_ok=True)
     os.environ["DJANGO_MEDIA_ROOT"] = str(media)
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
+    # Its own Redis database, emptied first: the broker's default database holds what other runs
+    # left in it (CI's roles step publishes contract mails there with no worker to take them), and
+    # this suite's worker would run those tasks against its database and log their tracebacks.
+    from urllib.parse import urlsplit
+
+    import redis
+
+    broker = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))._replace(path="/13").geturl()
+    os.environ["REDIS_URL"] = broker
+    redis.Redis.from_url(broker).flushdb()
     started = time.time()
     sections: dict[str, Any] = {}
     findings: list[str] = []
