@@ -335,3 +335,25 @@ def test_a_named_month_of_year_zero_is_no_month() -> None:
 
     assert parse_month("Nov 0000") is None
     assert parse_month("Nov 2026") is not None
+
+
+def test_a_rounded_id_without_the_plus_sign_is_refused_on_its_row() -> None:
+    from zoneinfo import ZoneInfo
+
+    from apps.income.importers.canonical import RawRow, validate_row
+
+    row = {
+        "external_id": "6.95355E18",
+        "occurred_at": "2026-11-03T10:00:00+08:00",
+        "platform": "douyin",
+        "account_id": "dy_1",
+        "source": "live_gifts",
+        "gross": "10.00",
+        "currency": "CNY",
+        "order_ref": "",
+        "refund_of": "",
+        "description": "",
+    }
+    errors = validate_row(RawRow(2, row, {}), ZoneInfo("Asia/Shanghai"))
+    assert isinstance(errors, list)
+    assert any(column == "external_id" and "spreadsheet rounded" in text for column, text in errors)

@@ -362,8 +362,9 @@ def _rounded_ids(values: dict[str, str]) -> list[tuple[str, str]]:
     errors = []
     for column in _KEY_COLUMNS:
         text = values.get(column, "")
-        # The substring test first: this runs for every row of every import.
-        if ("E+" in text or "e+" in text) and (found := _ROUNDED_ID.search(text)):
+        # The substring test first (this runs for every row of every import); the same letters
+        # the pattern takes, so 6.95355E18 (no plus) is caught as well as 6.95355E+18.
+        if ("E" in text or "e" in text) and (found := _ROUNDED_ID.search(text)):
             errors.append(
                 (
                     column,
